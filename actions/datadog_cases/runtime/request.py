@@ -1,0 +1,211 @@
+"""Strict in: validate flat inputs against the manifest and build the HTTP request.
+
+Inputs are checked against the manifest's input schema (JSON Schema 2020-12)
+and *every* violation is reported at once, each with its field path, before
+anything touches the network.  The request is then built from the manifest's
+``request`` binding: path parameters are percent-encoded into the path, query
+parameters get their API names (``page_size`` -> ``page[size]``) and body
+fields are placed at their JSON pointer inside the JSON:API envelope, together
+with the constants that go with them (``"type": "case"``...).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import uuid as _uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from .errors import InputError, Violation
+
+__all__ = ["PreparedRequest", "prepare", "validate", "validator_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """An HTTP request ready to send; holds no credentials (see ``Connection``)."""
+
+    action_id: str
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    idempotent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "params": dict(self.params), "body": self.body}
+
+
+def _check_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:?\d\d)?", value):
+        return False
+    try:
+        _dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d\d-\d\d", value))
+
+
+def _check_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        _uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+_validators: dict[str, Any] = {}
+
+
+def validator_for(manifest: Mapping[str, Any]) -> Any:
+    """The compiled (cached) jsonschema validator of a manifest's input schema."""
+    key = manifest["id"]
+    found = _validators.get(key)
+    if found is None:
+        from jsonschema import Draft202012Validator, FormatChecker
+
+        checker = FormatChecker(formats=())
+        # Our own checks: jsonschema's date-time check silently needs an extra package.
+        checker.checks("date-time")(_check_date_time)
+        checker.checks("date")(_check_date)
+        checker.checks("uuid")(_check_uuid)
+        found = Draft202012Validator(manifest["input_schema"], format_checker=checker)
+        _validators[key] = found
+    return found
+
+
+def _field_path(error: Any) -> str:
+    parts = list(error.absolute_path)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    if error.validator == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        if missing:
+            text = f"{text}.{missing.group(1)}" if text else missing.group(1)
+    return text
+
+
+def _message(error: Any) -> str:
+    if error.validator == "required":
+        return "is required"
+    if error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message.split("(")[-1])
+        return f"unknown field(s) {', '.join(extra)}" if extra else "unknown fields"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{error.instance!r} is not one of: {allowed}"
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"expected {expected}, got {type(error.instance).__name__} {_short(error.instance)}"
+    if error.validator == "pattern" and error.schema.get("x-pattern-message"):
+        return str(error.schema["x-pattern-message"])
+    return str(error.message)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(manifest: Mapping[str, Any], inputs: Any) -> None:
+    """Raise ``InputError`` listing every violation of the input schema."""
+    if not isinstance(inputs, Mapping):
+        raise InputError(
+            [Violation(field="", message=f"inputs must be an object, got {type(inputs).__name__}", validator="type")],
+            action_id=manifest["id"],
+        )
+    validator = validator_for(manifest)
+    errors = sorted(validator.iter_errors(dict(inputs)), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if errors:
+        violations = []
+        for error in errors:
+            # a oneOf/anyOf failure says little; its best sub-error names the real field
+            best = error
+            if error.context:
+                from jsonschema.exceptions import best_match
+
+                best = best_match(error.context) or error
+            violations.append(Violation(field=_field_path(best), message=_message(best), validator=best.validator))
+        raise InputError(violations, action_id=manifest["id"])
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _place(doc: dict[str, Any], pointer: str, value: Any) -> None:
+    keys = pointer.lstrip("/").split("/")
+    node = doc
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[keys[-1]] = value
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_query_value(v) for v in value)
+    return str(value)
+
+
+def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedRequest:
+    """The request for already-validated *inputs* (see ``prepare``)."""
+    binding = manifest["request"]
+    path = manifest["path"]
+    for name in binding.get("path", ()):
+        path = path.replace("{" + name + "}", quote(str(inputs[name]), safe=""))
+    params = tuple(
+        (api_name, _query_value(inputs[name]))
+        for name, api_name in binding.get("query", {}).items()
+        if name in inputs and inputs[name] is not None
+    )
+    body = None
+    template = binding.get("body_template")
+    fields = binding.get("body", {})
+    if template is not None or fields:
+        body = _copy(template) if template is not None else {}
+        for name, spec in fields.items():
+            if name in inputs:
+                _place(body, spec["pointer"], _copy(inputs[name]))
+                for pointer, constant in spec.get("with", {}).items():
+                    _place(body, pointer, constant)
+    return PreparedRequest(
+        action_id=manifest["id"],
+        method=manifest["method"],
+        path=path,
+        params=params,
+        body=body,
+        idempotent=bool(manifest["idempotent"]),
+    )
+
+
+def prepare(manifest: Mapping[str, Any], inputs: Any) -> PreparedRequest:
+    """Validate *inputs* against the manifest, then build the request."""
+    validate(manifest, inputs)
+    return build(manifest, inputs)

@@ -1,0 +1,1 @@
+"""Developer tools: reference digest and manifest generation (not shipped in the wheel)."""
