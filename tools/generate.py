@@ -205,7 +205,8 @@ class Flattener:
                     if rel_data.get("type") != "object" or len(type_enum) != 1:
                         raise ValueError(f"{self.action.operation}: relationship {rel!r} is not a single typed id")
                     name = self.name_for(rel, f"{pointer}/{rel}", f"{rel}_id")
-                    id_schema["description"] = rel_schema.get("description", id_schema.get("description", ""))
+                    # "A unique identifier that represents the user." says more than "Relationship to user."
+                    id_schema.setdefault("description", rel_schema.get("description", ""))
                     self.add(name, id_schema, required=rels_required and rel in rel_req)
                     self.binding["body"][name] = {
                         "pointer": f"{pointer}/{rel}/data/id",

@@ -1,0 +1,86 @@
+"""Every Datadog Case Management API operation as a self-describing action.
+
+    from actions.datadog_cases import run, Connection
+    case = run("create_case", {"title": "DB down", "type_id": "...", "project_id": "..."})
+
+Names are imported lazily: ``import actions.datadog_cases`` and listing the
+catalogue import neither httpx, pydantic nor jsonschema.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "run": "runtime.runner",
+    "arun": "runtime.runner",
+    "iterate": "runtime.runner",
+    "aiterate": "runtime.runner",
+    "prepare": "runtime.runner",
+    "Runner": "runtime.runner",
+    "Connection": "runtime.connection",
+    "RetryPolicy": "runtime.connection",
+    "Secret": "runtime.connection",
+    "Transport": "runtime.transport",
+    "PreparedRequest": "runtime.request",
+    "ActionError": "runtime.errors",
+    "InputError": "runtime.errors",
+    "ConfigurationError": "runtime.errors",
+    "ApiError": "runtime.errors",
+    "AuthenticationError": "runtime.errors",
+    "NotFoundError": "runtime.errors",
+    "ConflictError": "runtime.errors",
+    "RateLimitedError": "runtime.errors",
+    "ServerError": "runtime.errors",
+    "UnexpectedResponseError": "runtime.errors",
+    "TransportError": "runtime.errors",
+    "TimeoutError": "runtime.errors",
+    "Action": "declare",
+    "Effect": "declare",
+    "list_actions": "registry",
+    "describe": "registry",
+    "load": "registry",
+    "resolve": "registry",
+    "UnknownActionError": "registry",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from .declare import Action, Effect
+    from .registry import UnknownActionError, describe, list_actions, load, resolve
+    from .runtime.connection import Connection, RetryPolicy, Secret
+    from .runtime.errors import (
+        ActionError,
+        ApiError,
+        AuthenticationError,
+        ConfigurationError,
+        ConflictError,
+        InputError,
+        NotFoundError,
+        RateLimitedError,
+        ServerError,
+        TimeoutError,
+        TransportError,
+        UnexpectedResponseError,
+    )
+    from .runtime.request import PreparedRequest
+    from .runtime.runner import Runner, aiterate, arun, iterate, prepare, run
+    from .runtime.transport import Transport
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,272 @@
+"""The ``dd-cases`` command: list, describe and run Case Management actions.
+
+Exit codes: 0 success, 2 bad input or configuration (nothing was sent),
+3 the API answered with an error, 4 no usable answer (network, timeout),
+1 anything else.  Errors go to stderr as one line plus details; results go to
+stdout as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+from . import registry
+from .coerce import parse_assignments
+
+EPILOG = """\
+credentials come from the environment, never from flags (flags end up in shell
+history and process lists):
+  DD_API_KEY + DD_APP_KEY   API key and application key, or
+  DD_ACCESS_TOKEN           an OAuth access token
+  DD_SITE                   datadoghq.com (default), us3.datadoghq.com, us5.datadoghq.com,
+                            datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com,
+                            ddog-gov.com, us2.ddog-gov.com, or another Datadog site
+  DD_BASE_URL               an explicit API URL instead of a site
+
+examples:
+  dd-cases list --group cases
+  dd-cases describe create_case
+  dd-cases run get_case case_id=CASEM-12
+  dd-cases run create_case title="DB is down" type_id=... project_id=... priority=P1 --dry-run
+  dd-cases run search_cases filter=status:open --all-pages --max-items 500
+  dd-cases run update_attributes @inputs.json
+exit codes: 0 ok, 2 bad input or configuration, 3 API error, 4 network/timeout, 1 other
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dd-cases",
+        description="Run any Datadog Case Management API operation as a validated, self-describing action.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("list", help="list the installed actions (filterable)",
+                       description="List the installed actions, from the manifests, without importing any action code.")
+    p.add_argument("text", nargs="?", help="only actions whose id or title contains this text")
+    p.add_argument("--group", help="only this area (cases, projects, ...)")
+    p.add_argument("--effect", choices=["read", "write", "destructive"], help="only actions with this effect")
+    p.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None,
+                   help="only preview (--preview) or only stable (--no-preview) operations")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("describe", help="show an action's manifest: schemas, example, method and path",
+                       description="Show an action's manifest: what it does, method and path, scope, input and "
+                                   "output JSON Schemas and examples.")
+    p.add_argument("action", help="action id, e.g. create_case or datadog.create_case")
+    p.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
+
+    p = sub.add_parser(
+        "run", help="run an action with inputs",
+        description="Run an action. INPUT is key=value (coerced by the input schema), key:=<raw JSON>, "
+                    "a JSON object, @file.json, or - for a JSON object on stdin; later inputs win.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", help="action id, e.g. create_case")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="key=value, key:=json, {...}, @file.json or -")
+    p.add_argument("--dry-run", action="store_true", help="print the HTTP request that would be sent (keys redacted) and stop")
+    p.add_argument("--all-pages", action="store_true", help="for paginated actions: print every item of every page")
+    p.add_argument("--max-items", type=int, metavar="N", help="with --all-pages: stop after N items")
+    p.add_argument("--site", help="Datadog site (overrides DD_SITE)")
+    p.add_argument("--base-url", help="explicit API base URL (overrides DD_BASE_URL)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="connect/read timeout per attempt (default 30)")
+    p.add_argument("--no-retry", action="store_true", help="do not retry rate-limited or failed requests")
+    p.add_argument("--compact", action="store_true", help="print JSON on one line")
+    return parser
+
+
+def _read_inputs(tokens: Sequence[str], schema: dict[str, Any], stdin: TextIO) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    pairs: list[str] = []
+
+    def merge_json(text: str, where: str) -> None:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a JSON object of inputs, got {type(value).__name__}")
+        inputs.update(value)
+
+    for token in tokens:
+        if token == "-":
+            merge_json(stdin.read(), "stdin")
+        elif token.startswith("@"):
+            path = Path(token[1:])
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"{token}: cannot read ({exc.strerror})") from None
+            merge_json(text, token)
+        elif token.lstrip().startswith("{"):
+            merge_json(token, "inputs")
+        else:
+            pairs.append(token)
+    inputs.update(parse_assignments(pairs, schema))
+    return inputs
+
+
+def _print_json(value: Any, compact: bool, out: TextIO) -> None:
+    if compact:
+        out.write(json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n")
+    else:
+        out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    actions = registry.list_actions()
+    if args.group:
+        actions = [a for a in actions if a.group == args.group]
+    if args.effect:
+        actions = [a for a in actions if a.effect == args.effect]
+    if args.preview is not None:
+        actions = [a for a in actions if a.preview == args.preview]
+    if args.text:
+        needle = args.text.lower()
+        actions = [a for a in actions if needle in a.id.lower() or needle in a.title.lower()]
+    if args.json:
+        _print_json([a.to_dict() for a in actions], False, out)
+        return 0
+    width = max((len(a.id) for a in actions), default=10)
+    for a in actions:
+        flags = a.effect + (", preview" if a.preview else "")
+        out.write(f"{a.id:<{width}}  {a.title}  [{flags}]\n")
+    out.write(f"{len(actions)} action{'s' if len(actions) != 1 else ''}\n")
+    return 0
+
+
+def _schema_lines(schema: dict[str, Any], indent: str = "  ") -> list[str]:
+    required = set(schema.get("required", []))
+    lines = []
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type", "any")
+        if "anyOf" in prop:
+            kind = " | ".join(str(o.get("type", "object")) for o in prop["anyOf"])
+        if isinstance(kind, list):
+            kind = " | ".join(kind)
+        if kind == "array" and isinstance(prop.get("items"), dict):
+            kind = f"array of {prop['items'].get('type', 'object')}"
+        extra = f" one of: {', '.join(map(str, prop['enum']))}." if "enum" in prop else ""
+        mark = " (required)" if name in required else ""
+        lines.append(f"{indent}{name}: {kind}{mark}  {prop.get('description', '')}{extra}".rstrip())
+    return lines
+
+
+def _cmd_describe(args: argparse.Namespace, out: TextIO) -> int:
+    manifest = registry.describe(args.action)
+    if args.json:
+        _print_json(manifest, False, out)
+        return 0
+    flags = [manifest["effect"], "idempotent" if manifest["idempotent"] else "not idempotent"]
+    if manifest.get("preview"):
+        flags.append("preview")
+    lines = [
+        f"{manifest['id']}: {manifest['title']}",
+        "",
+        manifest["description"],
+        "",
+        f"  {manifest['method']} {manifest['path']}   scope: {manifest.get('scope') or '(none named)'}   [{', '.join(flags)}]",
+        "",
+        "inputs:",
+        *_schema_lines(manifest["input_schema"]),
+        "",
+        "output: " + (manifest["output_schema"].get("description") or "the API's response document"),
+        *_schema_lines(manifest["output_schema"]),
+    ]
+    for example in manifest.get("examples", []):
+        lines += ["", f"example ({example['summary']}):", "  " + json.dumps(example["input"], ensure_ascii=False)]
+    for note in manifest.get("notes", []):
+        lines += ["", f"note: {note}"]
+    lines += ["", f"full JSON Schemas: dd-cases describe {manifest['id']} --json"]
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _connection(args: argparse.Namespace) -> Any:
+    from .runtime.connection import Connection, RetryPolicy
+
+    options: dict[str, Any] = {}
+    if args.site:
+        options["site"] = args.site
+    if args.base_url:
+        options["base_url"] = args.base_url
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.no_retry:
+        options["retry"] = RetryPolicy.none()
+    return Connection.from_env(**options)
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from .runtime.runner import Runner, dry_run_request, prepare
+
+    manifest = registry.describe(args.action)
+    try:
+        inputs = _read_inputs(args.inputs, manifest["input_schema"], stdin)
+    except ValueError as exc:
+        from .runtime.errors import InputError, Violation
+
+        raise InputError([Violation(field="", message=str(exc), validator="syntax")], action_id=manifest["id"]) from None
+    connection = _connection(args)
+    if args.dry_run:
+        _print_json(dry_run_request(prepare(manifest["id"], inputs), connection), args.compact, out)
+        return 0
+    with Runner(connection) as runner:
+        if args.all_pages:
+            for item in runner.iterate(manifest["id"], inputs, max_items=args.max_items):
+                _print_json(item, True, out)
+            return 0
+        _print_json(runner.run(manifest["id"], inputs), args.compact, out)
+    return 0
+
+
+def _report(exc: BaseException, err: TextIO) -> int:
+    from .runtime.errors import ActionError, ApiError, InputError
+
+    if isinstance(exc, registry.UnknownActionError):
+        err.write(f"error: {exc.args[0]}\n")
+        return 2
+    if not isinstance(exc, ActionError):
+        err.write(f"error: {type(exc).__name__}: {exc}\n")
+        return 1
+    err.write(f"error: {exc}\n")
+    if isinstance(exc, InputError):
+        for v in exc.violations:
+            err.write(f"  - {v.field or '(inputs)'}: {v.text}\n")
+        err.write("  nothing was sent; see the inputs with: dd-cases describe " + (exc.action_id or "ACTION") + "\n")
+    elif isinstance(exc, ApiError):
+        err.write(f"  status: {exc.status}\n")
+        for message in exc.messages[1:]:
+            err.write(f"  - {message}\n")
+    if exc.retryable:
+        err.write("  retrying later may help\n")
+    return exc.exit_code
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         stdin: TextIO | None = None) -> int:
+    """Entry point of ``dd-cases``; returns the exit code."""
+    out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _cmd_list(args, out)
+        if args.command == "describe":
+            return _cmd_describe(args, out)
+        return _cmd_run(args, out, inp)
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130
+    except Exception as exc:  # every failure ends in one readable line, never a traceback
+        return _report(exc, err)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""Run actions: validate, build the request, send it through the one transport.
+
+``Runner`` holds one connection and one pooled transport; ``run``/``arun`` at
+module level reuse a runner per connection, so a workflow that calls many
+actions shares keep-alive connections.  The transport rebuilds its pool in a
+forked child, so a runner created before a fork (Airflow, Celery) keeps working.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, AsyncIterator, Iterator, Mapping
+
+from ..registry import load
+from .connection import Connection
+from .request import PreparedRequest, build, validate
+from .transport import Transport
+
+__all__ = ["Runner", "run", "arun", "iterate", "aiterate", "prepare", "dry_run_request"]
+
+
+def _manifest_of(action: Any) -> Mapping[str, Any]:
+    if isinstance(action, str):
+        action = load(action)
+    return action.manifest  # type: ignore[no-any-return]
+
+
+def prepare(action: Any, inputs: Mapping[str, Any] | None = None) -> PreparedRequest:
+    """Validate *inputs* for *action* (an id or an action object) and build its request."""
+    manifest = _manifest_of(action)
+    inputs = {} if inputs is None else inputs
+    validate(manifest, inputs)
+    return build(manifest, inputs)
+
+
+def dry_run_request(request: PreparedRequest, connection: Connection) -> dict[str, Any]:
+    """What would be sent, as JSON: method, URL, headers (credentials redacted), query and body."""
+    from urllib.parse import urlencode
+
+    headers = {name: "****" for name in connection.auth_headers()}
+    headers["Accept"] = "application/json"
+    if request.body is not None:
+        headers["Content-Type"] = "application/json"
+    url = connection.url.rstrip("/") + request.path
+    if request.params:
+        url += "?" + urlencode(request.params)
+    return {
+        "dry_run": True,
+        "action_id": request.action_id,
+        "method": request.method,
+        "url": url,
+        "headers": headers,
+        "body": request.body,
+    }
+
+
+class Runner:
+    """Runs actions over one connection.  Use as a context manager, or call ``close()``."""
+
+    def __init__(self, connection: Connection | None = None, *, transport: Transport | None = None,
+                 **transport_options: Any) -> None:
+        self.connection = connection if connection is not None else Connection.from_env()
+        self.transport = transport if transport is not None else Transport(self.connection, **transport_options)
+
+    def __repr__(self) -> str:
+        return f"Runner({self.connection!r})"
+
+    def run(self, action: Any, inputs: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Any:
+        """Run *action* with *inputs*; returns the API's response document ({} for 204)."""
+        request = prepare(action, inputs)
+        if dry_run:
+            return dry_run_request(request, self.connection)
+        self.connection.check()
+        return self.transport.send(request).data
+
+    async def arun(self, action: Any, inputs: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Any:
+        """The async twin of ``run``."""
+        request = prepare(action, inputs)
+        if dry_run:
+            return dry_run_request(request, self.connection)
+        self.connection.check()
+        return (await self.transport.asend(request)).data
+
+    def iterate(self, action: Any, inputs: Mapping[str, Any] | None = None, *,
+                max_items: int | None = None, max_pages: int | None = None) -> Iterator[Any]:
+        """Every item of every page of a paginated action, fetched lazily, stopping at the caps."""
+        manifest = _manifest_of(action)
+        for page_inputs in _pages(manifest, inputs, max_pages):
+            items = self.run(action, page_inputs)
+            yield from (batch := _take(manifest, items, max_items))
+            if max_items is not None:
+                max_items -= len(batch)
+            if _last_page(manifest, page_inputs, items, max_items):
+                return
+
+    async def aiterate(self, action: Any, inputs: Mapping[str, Any] | None = None, *,
+                       max_items: int | None = None, max_pages: int | None = None) -> AsyncIterator[Any]:
+        """The async twin of ``iterate``."""
+        manifest = _manifest_of(action)
+        for page_inputs in _pages(manifest, inputs, max_pages):
+            items = await self.arun(action, page_inputs)
+            batch = _take(manifest, items, max_items)
+            for item in batch:
+                yield item
+            if max_items is not None:
+                max_items -= len(batch)
+            if _last_page(manifest, page_inputs, items, max_items):
+                return
+
+    def close(self) -> None:
+        self.transport.close()
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Runner":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _pagination(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = manifest.get("pagination")
+    if not spec:
+        from .errors import InputError, Violation
+
+        raise InputError([Violation(field="", message="this action has no pages to iterate", validator="pagination")],
+                         action_id=manifest["id"])
+    return spec  # type: ignore[no-any-return]
+
+
+def _pages(manifest: Mapping[str, Any], inputs: Mapping[str, Any] | None, max_pages: int | None) -> Iterator[dict[str, Any]]:
+    spec = _pagination(manifest)
+    page_inputs = dict(inputs or {})
+    page_inputs.setdefault(spec["size"], spec.get("max_size", 100))
+    page = page_inputs.get(spec["page"], spec.get("first_page", 0))
+    count = 0
+    while max_pages is None or count < max_pages:
+        yield {**page_inputs, spec["page"]: page}
+        page += 1
+        count += 1
+
+
+def _items(manifest: Mapping[str, Any], document: Any) -> list[Any]:
+    items = document.get(_pagination(manifest)["items"]) if isinstance(document, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def _take(manifest: Mapping[str, Any], document: Any, max_items: int | None) -> list[Any]:
+    items = _items(manifest, document)
+    return items if max_items is None else items[: max(max_items, 0)]
+
+
+def _last_page(manifest: Mapping[str, Any], page_inputs: Mapping[str, Any], document: Any, left: int | None) -> bool:
+    size = page_inputs[_pagination(manifest)["size"]]
+    return (left is not None and left <= 0) or len(_items(manifest, document)) < size
+
+
+# One runner per connection for the module-level helpers: keep-alive across calls.
+_RUNNERS: "OrderedDict[int, tuple[Connection | None, Runner]]" = OrderedDict()
+_LOCK = threading.Lock()
+_MAX_RUNNERS = 16
+
+
+def _runner_for(connection: Connection | None) -> Runner:
+    key = id(connection) if connection is not None else 0
+    with _LOCK:
+        found = _RUNNERS.get(key)
+        if found is not None and found[0] is connection:
+            _RUNNERS.move_to_end(key)
+            return found[1]
+        runner = Runner(connection)
+        _RUNNERS[key] = (connection, runner)
+        while len(_RUNNERS) > _MAX_RUNNERS:
+            _RUNNERS.popitem(last=False)[1][1].close()
+        return runner
+
+
+def run(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
+        dry_run: bool = False) -> Any:
+    """Run an action by id (``"create_case"``) or object; credentials from *connection* or the environment.
+
+    >>> run("get_case", {"case_id": "CASEM-12"})  # doctest: +SKIP
+    """
+    if dry_run:
+        return dry_run_request(prepare(action, inputs), connection or Connection.from_env())
+    return _runner_for(connection).run(action, inputs)
+
+
+async def arun(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
+               dry_run: bool = False) -> Any:
+    """The async twin of ``run``."""
+    if dry_run:
+        return dry_run_request(prepare(action, inputs), connection or Connection.from_env())
+    return await _runner_for(connection).arun(action, inputs)
+
+
+def iterate(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
+            max_items: int | None = None, max_pages: int | None = None) -> Iterator[Any]:
+    """Lazily every item of a paginated action (``search_cases``), up to the caps."""
+    return _runner_for(connection).iterate(action, inputs, max_items=max_items, max_pages=max_pages)
+
+
+def aiterate(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
+             max_items: int | None = None, max_pages: int | None = None) -> AsyncIterator[Any]:
+    """The async twin of ``iterate``."""
+    return _runner_for(connection).aiterate(action, inputs, max_items=max_items, max_pages=max_pages)
