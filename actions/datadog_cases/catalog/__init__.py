@@ -7,4 +7,14 @@ them into manifests and ``pyproject.toml`` registers each as an entry point.
 from __future__ import annotations
 
 #: catalogue areas in display order; each is a module of this package
-AREAS = ("cases",)
+AREAS = (
+    "cases",
+    "projects",
+    "favorites",
+    "notification_rules",
+    "automation_rules",
+    "maintenance_windows",
+    "views",
+    "links",
+    "integrations",
+)
