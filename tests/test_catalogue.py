@@ -1,0 +1,49 @@
+"""The catalogue is complete: exactly the 66 operations of the reference, each fully equipped."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from actions.datadog_cases import registry
+from actions.datadog_cases.runtime.request import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGEST = json.loads((ROOT / "tests" / "reference_digest.json").read_text(encoding="utf-8"))
+EXPECTED = {
+    "datadog." + re.sub(r"(?<!^)(?=[A-Z])", "_", op).lower(): op for op in DIGEST["operations"]
+}
+
+
+def test_registry_holds_exactly_the_66_operations() -> None:
+    ours = {a.id for a in registry.list_actions() if a.id.startswith("datadog.")}
+    assert len(EXPECTED) == 66
+    assert ours == set(EXPECTED)
+
+
+@pytest.mark.parametrize("action_id", sorted(EXPECTED))
+def test_each_action_has_manifest_entry_point_example_and_cassettes(action_id: str) -> None:
+    assert (ROOT / "manifests" / f"{action_id}.json").is_file()
+    assert action_id in registry.discover()
+    manifest = registry.describe(action_id)
+    op = DIGEST["operations"][EXPECTED[action_id]]
+    for example in manifest["examples"]:
+        request = prepare(manifest, example["input"])  # validates against the input schema
+        assert request.method == op["method"]
+        template = re.sub(r"\{[^}]+\}", "[^/]+", op["path"])
+        assert re.fullmatch(template, request.path), (request.path, op["path"])
+    cassettes = list((ROOT / "cassettes" / action_id).glob("*.yaml"))
+    assert any(p.name.startswith("success") for p in cassettes), "no success cassette"
+    assert any(p.name.startswith("error") for p in cassettes), "no error cassette"
+
+
+def test_readme_catalogue_lists_every_action_with_effect_and_preview() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for action_id in EXPECTED:
+        manifest = registry.describe(action_id)
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{action_id}` |"))
+        assert f"| {manifest['effect']} |" in row
+        assert row.rstrip().endswith("| yes |") == manifest["preview"]
