@@ -1,0 +1,303 @@
+"""Routing and request decoding, driven by the checked-in manifests.
+
+Every manifest says where each flat input travels (path segment, query
+parameter or JSON pointer in the body).  The sandbox reads those bindings
+backwards: it pulls the inputs out of a request, then checks them against the
+manifest's input schema with a small JSON Schema subset (type, enum, required,
+properties, additionalProperties, items, anyOf, min/max, minLength, pattern,
+date and date-time formats).  Errors name the field where the client put it:
+the JSON pointer in the body (``/data/attributes/title``) or the query
+parameter (``page[size]``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+from urllib.parse import unquote
+
+from ..manifest import load_index, load_manifest
+from .errors import ApiFailure
+
+__all__ = ["Route", "routes", "match", "decode_inputs"]
+
+
+@dataclass(frozen=True)
+class Route:
+    action_id: str
+    operation_id: str
+    method: str
+    template: str
+    segments: tuple[str | None, ...]  # None marks a parameter
+    params: tuple[str, ...]
+    manifest: Mapping[str, Any]
+
+    @property
+    def rank(self) -> tuple[int, ...]:
+        # literal segments win over parameters, left to right
+        return tuple(1 if s is None else 0 for s in self.segments)
+
+
+def _split(path: str) -> list[str]:
+    return [segment for segment in path.strip("/").split("/")]
+
+
+@lru_cache(maxsize=1)
+def routes() -> tuple[Route, ...]:
+    out = []
+    for action_id, summary in load_index()["actions"].items():
+        manifest = load_manifest(action_id)
+        segments: list[str | None] = []
+        params: list[str] = []
+        for part in _split(summary["path"]):
+            if part.startswith("{") and part.endswith("}"):
+                segments.append(None)
+                params.append(part[1:-1])
+            else:
+                segments.append(part)
+        out.append(Route(action_id, summary["operation_id"], summary["method"].upper(), summary["path"],
+                         tuple(segments), tuple(params), manifest))
+    out.sort(key=lambda r: r.rank)
+    return tuple(out)
+
+
+def match(method: str, raw_path: str) -> tuple[Route | None, dict[str, str], bool]:
+    """``(route, path_params, path_known)``; *path_known* tells a 405 from a 404."""
+    parts = [unquote(p) for p in _split(raw_path.split("?", 1)[0])]
+    path_known = False
+    for route in routes():
+        if len(route.segments) != len(parts):
+            continue
+        values: dict[str, str] = {}
+        names = iter(route.params)
+        for literal, part in zip(route.segments, parts):
+            if literal is None:
+                if not part:
+                    break
+                values[next(names)] = part
+            elif literal != part:
+                break
+        else:
+            path_known = True
+            if route.method == method:
+                return route, values, True
+    return None, {}, path_known
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _resolve(doc: Any, pointer: str) -> Any:
+    node = doc
+    walked = ""
+    for key in pointer.lstrip("/").split("/"):
+        if not isinstance(node, dict):
+            raise ApiFailure(400, f"{walked or '/'}: expected an object, got {_json_type(node)}", pointer=walked or "/")
+        walked += "/" + key
+        if key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _coerce_query(value: str, schema: Mapping[str, Any], name: str) -> Any:
+    kind = schema.get("type")
+    if kind == "integer":
+        if re.fullmatch(r"[+-]?\d+", value.strip()):
+            return int(value)
+        raise ApiFailure(400, f"{name}: expected an integer, got {value!r}", parameter=name)
+    if kind == "boolean":
+        lowered = value.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise ApiFailure(400, f"{name}: expected true or false, got {value!r}", parameter=name)
+    return value
+
+
+def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The flat inputs of a request, checked against the manifest; raises ``ApiFailure`` (400)."""
+    manifest = route.manifest
+    binding = manifest["request"]
+    schema = manifest["input_schema"]
+    props = schema.get("properties", {})
+    inputs: dict[str, Any] = {}
+    where: dict[str, tuple[str, str]] = {}  # input name -> ("pointer"|"parameter", location)
+
+    for name in binding.get("path", ()):
+        inputs[name] = path_params[name]
+        where[name] = ("parameter", name)
+    for name, api_name in binding.get("query", {}).items():
+        where[name] = ("parameter", api_name)
+        if api_name in query:
+            inputs[name] = _coerce_query(query[api_name], props.get(name, {}), api_name)
+
+    template = binding.get("body_template")
+    fields = binding.get("body", {})
+    if template is not None or fields:
+        if not body or not body.strip():
+            raise ApiFailure(400, "request body is required: a JSON:API document with a 'data' object",
+                             pointer="/data")
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise ApiFailure(400, f"request body is not valid JSON: {exc}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+            raise ApiFailure(400, "/data: missing required attribute: the body must be {\"data\": {...}}",
+                             pointer="/data")
+        expected_type = (template or {}).get("data", {}).get("type")
+        if expected_type is not None:
+            got = document["data"].get("type", _MISSING)
+            if got is _MISSING:
+                raise ApiFailure(400, f"/data/type: missing required attribute (expected {expected_type!r})",
+                                 pointer="/data/type")
+            if got != expected_type:
+                raise ApiFailure(400, f"/data/type: expected {expected_type!r}, got {got!r}", pointer="/data/type")
+        for name, spec in fields.items():
+            pointer = spec["pointer"]
+            where[name] = ("pointer", pointer)
+            value = _resolve(document, pointer)
+            if value is not _MISSING:
+                inputs[name] = value
+                for const_pointer, constant in spec.get("with", {}).items():
+                    found = _resolve(document, const_pointer)
+                    if found is not _MISSING and found != constant:
+                        raise ApiFailure(400, f"{const_pointer}: expected {constant!r}, got {found!r}",
+                                         pointer=const_pointer)
+
+    problems: list[tuple[str, str, str]] = []  # (kind, location, message)
+    for name in schema.get("required", ()):
+        if name not in inputs:
+            kind, location = where.get(name, ("parameter", name))
+            noun = "attribute in body" if kind == "pointer" else "parameter"
+            problems.append((kind, location, f"missing required {noun}"))
+    for name, value in inputs.items():
+        if name in props:
+            kind, location = where[name]
+            for sub, message in _check(props[name], value, location if kind == "pointer" else ""):
+                problems.append((kind, sub if kind == "pointer" else location + sub, message))
+    if problems:
+        kind, location, message = problems[0]
+        detail = "; ".join(f"{loc}: {msg}" for _, loc, msg in problems[:5])
+        raise ApiFailure(400, detail, pointer=location if kind == "pointer" else None,
+                         parameter=location if kind != "pointer" else None)
+    return inputs
+
+
+# -- a small JSON Schema subset ---------------------------------------------------------------------
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == "null":
+        return value is None
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer())
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    return True
+
+
+def _valid_format(value: str, fmt: str) -> bool:
+    if fmt == "date":
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+            return False
+        try:
+            _dt.date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    if fmt == "date-time":
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:?\d\d)?", value):
+            return False
+        try:
+            _dt.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", value))
+        except ValueError:
+            return False
+        return True
+    return True
+
+
+def _check(schema: Mapping[str, Any], value: Any, at: str) -> list[tuple[str, str]]:
+    """Violations of *schema* by *value* as ``(pointer, message)``; *at* is the value's pointer."""
+    out: list[tuple[str, str]] = []
+    if "anyOf" in schema:
+        if all(_check(option, value, at) for option in schema["anyOf"]):
+            out.append((at, f"{_json_type(value)} value is not one of the allowed types"))
+            return out
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(_is(value, k) for k in kinds):
+            return [(at, f"expected {' or '.join(kinds)}, got {_json_type(value)}")]
+    if "enum" in schema and value not in schema["enum"]:
+        allowed = ", ".join(map(str, schema["enum"]))
+        return [(at, f"{value!r} is not one of: {allowed}")]
+    if isinstance(value, str):
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            out.append((at, f"must be at least {schema['minLength']} character(s) long"))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            out.append((at, str(schema.get("x-pattern-message") or f"does not match {schema['pattern']}")))
+        if "format" in schema and not _valid_format(value, schema["format"]):
+            out.append((at, f"{value!r} is not a valid {schema['format']}"))
+    elif _is(value, "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            out.append((at, f"must be >= {schema['minimum']}, got {value}"))
+        if "maximum" in schema and value > schema["maximum"]:
+            out.append((at, f"must be <= {schema['maximum']}, got {value}"))
+    elif isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            out.append((at, f"needs at least {schema['minItems']} item(s), got {len(value)}"))
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            out.append((at, f"at most {schema['maxItems']} items are allowed, got {len(value)}"))
+        if isinstance(schema.get("items"), dict):
+            for index, item in enumerate(value):
+                out.extend(_check(schema["items"], item, f"{at}/{index}"))
+    elif isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", ()):
+            if name not in value:
+                out.append((f"{at}/{name}", "missing required attribute"))
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            out.append((at, f"at most {schema['maxProperties']} properties are allowed"))
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if name in props:
+                out.extend(_check(props[name], item, f"{at}/{name}"))
+            elif extra is False:
+                out.append((f"{at}/{name}", "unknown attribute"))
+            elif isinstance(extra, dict):
+                out.extend(_check(extra, item, f"{at}/{name}"))
+    return out
