@@ -46,9 +46,9 @@ delete_case_comment = Action("DeleteCaseComment")
 update_case_custom_attribute = Action(
     "UpdateCaseCustomAttribute",
     idempotent=True,
-    example_fix={"value": "eu-west-1"},
+    example_fix={"type": "TEXT", "value": "eu-west-1"},
     notes=("The reference's request example gives `value` as an object with empty `description` and `type`, "
-           "which none of the documented value types allows; the example uses a TEXT value instead.",),
+           "which none of the documented value types allows; the example uses a TEXT attribute with a string value instead.",),
 )
 delete_case_custom_attribute = Action("DeleteCaseCustomAttribute")
 update_case_due_date = Action(
