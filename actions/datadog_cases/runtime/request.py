@@ -11,14 +11,13 @@ with the constants that go with them (``"type": "case"``...).
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
-import uuid as _uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
 from .errors import InputError, Violation
+from .fastcheck import FORMATS, Check, compile_schema
 
 __all__ = ["PreparedRequest", "prepare", "validate", "validator_for"]
 
@@ -38,39 +37,13 @@ class PreparedRequest:
         return {"method": self.method, "path": self.path, "params": dict(self.params), "body": self.body}
 
 
-def _check_date_time(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:?\d\d)?", value):
-        return False
-    try:
-        _dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _check_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return bool(re.fullmatch(r"\d{4}-\d\d-\d\d", value))
-
-
-def _check_uuid(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        _uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+def _format(name: str) -> Any:
+    check = FORMATS[name]
+    return lambda value: not isinstance(value, str) or check(value)
 
 
 _validators: dict[str, Any] = {}
+_fast_checks: dict[str, Check | None] = {}
 
 
 def validator_for(manifest: Mapping[str, Any]) -> Any:
@@ -82,9 +55,8 @@ def validator_for(manifest: Mapping[str, Any]) -> Any:
 
         checker = FormatChecker(formats=())
         # Our own checks: jsonschema's date-time check silently needs an extra package.
-        checker.checks("date-time")(_check_date_time)
-        checker.checks("date")(_check_date)
-        checker.checks("uuid")(_check_uuid)
+        for name in FORMATS:
+            checker.checks(name)(_format(name))
         found = Draft202012Validator(manifest["input_schema"], format_checker=checker)
         _validators[key] = found
     return found
@@ -132,6 +104,13 @@ def validate(manifest: Mapping[str, Any], inputs: Any) -> None:
             [Violation(field="", message=f"inputs must be an object, got {type(inputs).__name__}", validator="type")],
             action_id=manifest["id"],
         )
+    key = manifest["id"]
+    try:
+        fast = _fast_checks[key]
+    except KeyError:
+        fast = _fast_checks[key] = compile_schema(manifest["input_schema"])
+    if fast is not None and fast(inputs if isinstance(inputs, dict) else dict(inputs)):
+        return  # valid: the common case, decided without jsonschema
     validator = validator_for(manifest)
     errors = sorted(validator.iter_errors(dict(inputs)), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if errors:

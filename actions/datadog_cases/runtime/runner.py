@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping
 
-from ..registry import load
 from .connection import Connection
 from .request import PreparedRequest, build, validate
 from .transport import Transport
@@ -20,10 +19,32 @@ from .transport import Transport
 __all__ = ["Runner", "run", "arun", "iterate", "aiterate", "prepare", "dry_run_request"]
 
 
+_MANIFESTS: dict[str, Mapping[str, Any]] = {}
+
+
 def _manifest_of(action: Any) -> Mapping[str, Any]:
-    if isinstance(action, str):
-        action = load(action)
-    return action.manifest  # type: ignore[no-any-return]
+    """The manifest of an action id (any accepted spelling) or action object, cached by name.
+
+    This package's own actions are read straight from their manifest files, so
+    running one imports neither the entry-point machinery nor the declarations;
+    other distributions' actions are loaded through the registry.
+    """
+    if not isinstance(action, str):
+        return action.manifest  # type: ignore[no-any-return]
+    found = _MANIFESTS.get(action)
+    if found is None:
+        from ..manifest import load_index, load_manifest
+
+        own = load_index()["actions"]
+        candidate = action if action in own else f"datadog.{action}"
+        if candidate in own:
+            found = load_manifest(candidate)
+        else:
+            from ..registry import load
+
+            found = load(action).manifest
+        _MANIFESTS[action] = found
+    return found
 
 
 def prepare(action: Any, inputs: Mapping[str, Any] | None = None) -> PreparedRequest:

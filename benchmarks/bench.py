@@ -1,0 +1,320 @@
+"""Benchmarks: the action runner beside a bare httpx client and the official SDK.
+
+    python benchmarks/run             # creates .venv-bench (package + datadog-api-client), runs this
+    python benchmarks/bench.py [--quick] [--only percall,cold,fanout,paging]
+
+Prints one table.  Every figure is a median over interleaved rounds, measured
+in one run on this machine against a keep-alive loopback server (so the
+clients, not the network, are compared).  Ratios matter, not absolute times.
+Targets (from the project's issue): per call <= 1.10x bare httpx; cold listing
+<= 0.5x importing the SDK's case module; cold single action <= 1.0x that
+import; async fan-out >= 1.5x the SDK's async throughput; paging 50,000 cases
+grows peak memory by <= 50 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+KEYS = {"DD_API_KEY": "bench-api-key", "DD_APP_KEY": "bench-app-key"}
+CREATE_INPUTS = {"title": "Disk full on db-1", "type_id": "00000000-0000-0000-0000-000000000001",
+                 "project_id": "00000000-0000-0000-0000-000000000002", "priority": "P2",
+                 "description": "Disk usage above 95% for 10 minutes"}
+
+
+@contextmanager
+def loopback_server() -> Iterator[str]:
+    """The canned keep-alive server in its own process (its own core on a 2-core machine)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        proc = subprocess.Popen([PY, str(ROOT / "benchmarks" / "loopback.py"), str(port_file)],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            for _ in range(300):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.02)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+@contextmanager
+def sandbox_server(path: str) -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        code = ("import sys; from actions.datadog_cases.sandbox import Sandbox, SandboxServer\n"
+                f"sb = Sandbox({path!r}); server = SandboxServer(sb, '127.0.0.1', 0)\n"
+                f"open({str(port_file)!r}, 'w').write(str(server.server_address[1]))\n"
+                "server.serve_forever(poll_interval=0.05)\n")
+        proc = subprocess.Popen([PY, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            for _ in range(500):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.02)
+            yield f"http://127.0.0.1:{port_file.read_text()}"
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+def per_call(fn: Callable[[], Any], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - started) / calls
+
+
+def interleaved(contenders: dict[str, Callable[[], Any]], calls: int, rounds: int) -> dict[str, float]:
+    """Median seconds per call of each contender, rounds interleaved so drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for fn in contenders.values():  # warm up: connections open, caches filled
+        per_call(fn, 50)
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            gc.collect()
+            samples[name].append(per_call(fn, calls))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def official_api(url: str) -> Any:
+    from datadog_api_client import ApiClient, Configuration
+    from datadog_api_client.v2.api.case_management_api import CaseManagementApi
+
+    config = Configuration(host=url)
+    config.api_key["apiKeyAuth"] = KEYS["DD_API_KEY"]
+    config.api_key["appKeyAuth"] = KEYS["DD_APP_KEY"]
+    config.enable_retry = False
+    return CaseManagementApi(ApiClient(config))
+
+
+def official_create_body() -> Any:
+    from datadog_api_client.v2.model.case_create import CaseCreate
+    from datadog_api_client.v2.model.case_create_attributes import CaseCreateAttributes
+    from datadog_api_client.v2.model.case_create_relationships import CaseCreateRelationships
+    from datadog_api_client.v2.model.case_create_request import CaseCreateRequest
+    from datadog_api_client.v2.model.case_priority import CasePriority
+    from datadog_api_client.v2.model.case_resource_type import CaseResourceType
+    from datadog_api_client.v2.model.project_relationship import ProjectRelationship
+    from datadog_api_client.v2.model.project_relationship_data import ProjectRelationshipData
+    from datadog_api_client.v2.model.project_resource_type import ProjectResourceType
+
+    return CaseCreateRequest(data=CaseCreate(
+        type=CaseResourceType.CASE,
+        attributes=CaseCreateAttributes(title=CREATE_INPUTS["title"], type_id=CREATE_INPUTS["type_id"],
+                                        priority=CasePriority.P2, description=CREATE_INPUTS["description"]),
+        relationships=CaseCreateRelationships(project=ProjectRelationship(data=ProjectRelationshipData(
+            id=CREATE_INPUTS["project_id"], type=ProjectResourceType.PROJECT))),
+    ))
+
+
+def bench_per_call(rows: list[tuple[str, str, str]], quick: bool) -> None:
+    import httpx
+
+    from actions.datadog_cases import Connection, Runner
+
+    calls, rounds = (200, 5) if quick else (1000, 9)
+    with loopback_server() as url:
+        headers = {"DD-API-KEY": KEYS["DD_API_KEY"], "DD-APPLICATION-KEY": KEYS["DD_APP_KEY"],
+                   "Accept": "application/json"}
+        bare = httpx.Client(base_url=url, headers=headers)
+        runner = Runner(Connection(api_key=KEYS["DD_API_KEY"], app_key=KEYS["DD_APP_KEY"], base_url=url))
+        body = {"data": {"type": "case", "attributes": {k: CREATE_INPUTS[k] for k in
+                                                         ("title", "type_id", "priority", "description")},
+                         "relationships": {"project": {"data": {"id": CREATE_INPUTS["project_id"],
+                                                                "type": "project"}}}}}
+        contenders = {
+            "GetCase: bare httpx": lambda: bare.get("/api/v2/cases/OPS-1").json(),
+            "GetCase: action runner": lambda: runner.run("get_case", {"case_id": "OPS-1"}),
+            "CreateCase: bare httpx": lambda: bare.post("/api/v2/cases", json=body).json(),
+            "CreateCase: action runner": lambda: runner.run("create_case", CREATE_INPUTS),
+        }
+        try:
+            api = official_api(url)
+            create_body = official_create_body()
+            contenders["GetCase: official SDK"] = lambda: api.get_case("OPS-1")
+            contenders["CreateCase: official SDK"] = lambda: api.create_case(body=create_body)
+        except ImportError:
+            pass
+        medians = interleaved(contenders, calls, rounds)
+        runner.close()
+        bare.close()
+    for op in ("GetCase", "CreateCase"):
+        base = medians[f"{op}: bare httpx"]
+        for name, value in medians.items():
+            if name.startswith(op):
+                who = name.split(": ", 1)[1]
+                target = "<= 1.10x" if who == "action runner" else ""
+                rows.append((f"per call, {op}, {who}", f"{value * 1e6:.0f} us ({value / base:.2f}x bare)", target))
+
+
+def cold(code: str, runs: int, env: dict[str, str] | None = None) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([PY, "-c", code], check=True, env={**os.environ, **(env or {})})
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
+    runs = 5 if quick else 11
+    listing = ("from actions.datadog_cases import list_actions, describe\n"
+               "schemas = [describe(a.id)['input_schema'] for a in list_actions()]\n"
+               "assert len(schemas) == 66")
+    sdk = "import datadog_api_client.v2.api.case_management_api"
+    with loopback_server() as url:
+        one = ("from actions.datadog_cases import run, Connection\n"
+               f"run('get_case', {{'case_id': 'OPS-1'}}, connection=Connection.from_env(base_url={url!r}))")
+        samples: dict[str, list[float]] = {"list": [], "sdk": [], "one": []}
+        for _ in range(runs):  # interleaved, one process each
+            samples["list"].append(cold(listing, 1))
+            samples["one"].append(cold(one, 1, KEYS))
+            try:
+                samples["sdk"].append(cold(sdk, 1))
+            except subprocess.CalledProcessError:
+                pass
+    empty = cold("pass", runs)
+    medians = {k: statistics.median(v) for k, v in samples.items() if v}
+    rows.append(("cold: python -c pass", f"{empty * 1e3:.0f} ms", ""))
+    if "sdk" in medians:
+        rows.append(("cold: import the SDK's case_management_api", f"{medians['sdk'] * 1e3:.0f} ms", ""))
+        rows.append(("cold: list 66 actions with input schemas",
+                     f"{medians['list'] * 1e3:.0f} ms ({medians['list'] / medians['sdk']:.2f}x SDK import)",
+                     "<= 0.50x"))
+        rows.append(("cold: run one action (GetCase)",
+                     f"{medians['one'] * 1e3:.0f} ms ({medians['one'] / medians['sdk']:.2f}x SDK import)",
+                     "<= 1.00x"))
+
+
+async def _fanout_ours(url: str, total: int, concurrency: int) -> float:
+    from actions.datadog_cases import Connection, Runner
+
+    async with Runner(Connection(api_key=KEYS["DD_API_KEY"], app_key=KEYS["DD_APP_KEY"], base_url=url)) as runner:
+        await runner.arun("get_case", {"case_id": "OPS-0"})
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await runner.arun("get_case", {"case_id": f"OPS-{i}"})
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        return total / (time.perf_counter() - started)
+
+
+async def _fanout_sdk(url: str, total: int, concurrency: int) -> float:
+    from datadog_api_client import AsyncApiClient, Configuration
+    from datadog_api_client.v2.api.case_management_api import CaseManagementApi
+
+    config = Configuration(host=url)
+    config.api_key["apiKeyAuth"] = KEYS["DD_API_KEY"]
+    config.api_key["appKeyAuth"] = KEYS["DD_APP_KEY"]
+    async with AsyncApiClient(config) as client:
+        api = CaseManagementApi(client)
+        await api.get_case("OPS-0")
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await api.get_case(f"OPS-{i}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        return total / (time.perf_counter() - started)
+
+
+def bench_fanout(rows: list[tuple[str, str, str]], quick: bool) -> None:
+    total, rounds = (1000, 3) if quick else (1000, 7)
+    ours: list[float] = []
+    sdk: list[float] = []
+    with loopback_server() as url:
+        for _ in range(rounds):
+            ours.append(asyncio.run(_fanout_ours(url, total, 50)))
+            try:
+                sdk.append(asyncio.run(_fanout_sdk(url, total, 50)))
+            except ImportError:
+                pass
+    mine = statistics.median(ours)
+    if sdk:
+        theirs = statistics.median(sdk)
+        rows.append(("fan-out: 1,000 GetCase, concurrency 50, official SDK async", f"{theirs:.0f} calls/s", ""))
+        rows.append(("fan-out: 1,000 GetCase, concurrency 50, action runner async",
+                     f"{mine:.0f} calls/s ({mine / theirs:.2f}x SDK)", ">= 1.50x"))
+    else:
+        rows.append(("fan-out: 1,000 GetCase, concurrency 50, action runner async", f"{mine:.0f} calls/s", ""))
+
+
+PAGING_CHILD = """
+import resource, sys, time
+from actions.datadog_cases import Connection, Runner
+url, expected = sys.argv[1], int(sys.argv[2])
+runner = Runner(Connection(api_key="k", app_key="a", base_url=url))
+runner.run("get_projects")  # everything imported, pool open
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+count = sum(1 for _ in runner.iterate("search_cases", {"page_size": 100}))
+elapsed = time.perf_counter() - started
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert count == expected, (count, expected)
+print(count, (after - before) / 1024, elapsed)
+"""
+
+
+def bench_paging(rows: list[tuple[str, str, str]], quick: bool) -> None:
+    total = 5_000 if quick else 50_000
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "paging.sqlite3")
+        seeded = time.perf_counter()
+        from actions.datadog_cases.sandbox.bulk import seed_cases
+
+        seed_cases(db, total)
+        seeded = time.perf_counter() - seeded
+        with sandbox_server(db) as url:
+            out = subprocess.run([PY, "-c", PAGING_CHILD, url, str(total)], check=True, capture_output=True,
+                                 text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()
+    count, grown, elapsed = int(out[0]), float(out[1]), float(out[2])
+    rows.append((f"paging: iterate {count:,} cases, 100 per page, from the sandbox server",
+                 f"peak RSS +{grown:.1f} MB, {elapsed:.1f} s", "<= 50 MB"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and a smaller paging set (a smoke run)")
+    parser.add_argument("--only", default="percall,cold,fanout,paging", help="comma-separated sections to run")
+    args = parser.parse_args(argv)
+    sections = {"percall": bench_per_call, "cold": bench_cold, "fanout": bench_fanout, "paging": bench_paging}
+    rows: list[tuple[str, str, str]] = []
+    for name in args.only.split(","):
+        sections[name.strip()](rows, args.quick)
+    import platform
+
+    import httpx
+
+    print(f"python {platform.python_version()}, httpx {httpx.__version__}, {os.cpu_count()} cpus, "
+          f"{'quick' if args.quick else 'full'} run")
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'measure'.ljust(width)} | result | target |")
+    print(f"| {'-' * width} | --- | --- |")
+    for measure, result, target in rows:
+        print(f"| {measure.ljust(width)} | {result} | {target} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
