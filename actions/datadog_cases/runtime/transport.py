@@ -193,7 +193,7 @@ class _Attempts:
 
     def on_exception(self, exc: httpx.HTTPError) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is final."""
-        not_sent = isinstance(exc, _NOT_SENT)
+        not_sent = _surely_not_sent(exc)
         kind = type(exc).__name__
         detail = str(exc) or kind
         cls = TimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
@@ -203,6 +203,38 @@ class _Attempts:
             return self._wait_or_raise(error, self._backoff())
         error.message += " (not retried: the request may have been applied)"
         raise error
+
+
+def _surely_not_sent(exc: httpx.HTTPError) -> bool:
+    """True only when the request cannot have reached the server (so even a create may be retried)."""
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout, including a
+        # server hanging up mid-request; only aiohttp's own connect failures are "not sent".
+        import aiohttp
+
+        connect_failures: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+        if hasattr(aiohttp, "ConnectionTimeoutError"):
+            connect_failures += (aiohttp.ConnectionTimeoutError,)
+        return isinstance(cause, connect_failures)
+    return isinstance(exc, _NOT_SENT)
+
+
+def _async_network_transport(limits: httpx.Limits, verify: bool) -> httpx.AsyncBaseTransport | None:
+    """aiohttp under httpx for async calls: about 3x httpx's own async pool in throughput (see README).
+
+    Falls back to httpx's transport (None) when proxies are configured in the
+    environment, which httpx honours and aiohttp's session would ignore.
+    """
+    import urllib.request
+
+    if urllib.request.getproxies():
+        return None
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:  # pragma: no cover - it is a dependency; tolerate a stripped install
+        return None
+    return AiohttpTransport(verify=verify, limits=limits)
 
 
 class Transport:
@@ -243,6 +275,13 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport({self.connection!r})"
 
+    @property
+    def _verify(self) -> bool:
+        # TLS settings only matter for https; building the default SSL context (loading the
+        # CA bundle) costs ~35 ms, which a plain-http sandbox or proxy URL need not pay.
+        # Requests only ever go to paths under the base URL, never to another scheme.
+        return not self.connection.url.startswith("http://")
+
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": self.connection.user_agent or user_agent()}
         headers.update(self.connection.auth_headers())
@@ -276,7 +315,7 @@ class Transport:
                     transport = self._sandbox_transports()[0]
                 self._client = httpx.Client(base_url=self.connection.url, headers=self._headers(),
                                             timeout=self.connection.timeout, transport=transport,
-                                            limits=self._limits)
+                                            limits=self._limits, verify=self._verify)
             return self._client
 
     @property
@@ -294,9 +333,11 @@ class Transport:
                 transport = self._async_httpx_transport
                 if transport is None and self.connection.is_sandbox:
                     transport = self._sandbox_transports()[1]
+                if transport is None:
+                    transport = _async_network_transport(self._limits, self._verify)
                 self._aclient = httpx.AsyncClient(base_url=self.connection.url, headers=self._headers(),
                                                   timeout=self.connection.timeout, transport=transport,
-                                                  limits=self._limits)
+                                                  limits=self._limits, verify=self._verify)
                 self._loop = loop
             return self._aclient
 
