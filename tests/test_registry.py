@@ -108,3 +108,22 @@ def test_an_action_of_another_distribution_is_discovered_described_and_run(tmp_p
     request = json.loads(out.stdout)
     assert request["method"] == "POST" and request["url"].endswith("/api/v2/cases/OPS-1/priority")
     assert request["body"] == {"data": {"type": "case", "attributes": {"priority": "P1"}}}
+
+
+def test_the_fast_scan_finds_exactly_what_importlib_metadata_finds(tmp_path: Path) -> None:
+    """discover() reads dist-info folders itself (cold-start speed); it must agree with importlib.metadata."""
+    _install_plugin(tmp_path)
+    code = (
+        "import json\n"
+        "from importlib.metadata import entry_points\n"
+        "from actions.datadog_cases import registry\n"
+        "ours = {n: [ep.value, ep.dist_name] for n, ep in registry.discover().items()}\n"
+        "ref = {}\n"
+        "for ep in entry_points(group=registry.GROUP):\n"
+        "    ref.setdefault(ep.name, [ep.value, ep.dist.name])\n"
+        "print(json.dumps([ours, ref]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, capture_output=True, text=True)
+    ours, ref = json.loads(out.stdout)
+    assert ours == ref and "acme.escalate_case" in ours and len(ours) == 67

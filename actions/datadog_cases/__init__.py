@@ -9,7 +9,7 @@ catalogue import neither httpx, pydantic nor jsonschema.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a cold start ~6 ms
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,8 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .declare import Action, Effect
     from .registry import UnknownActionError, describe, list_actions, load, resolve
     from .runtime.connection import Connection, RetryPolicy, Secret

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import uuid as _uuid
 from typing import Any, Callable, Mapping
 
 __all__ = ["compile_schema", "SUPPORTED", "FORMATS"]
@@ -72,6 +71,8 @@ def _date(v: str) -> bool:
 
 
 def _uuid_ok(v: str) -> bool:
+    import uuid as _uuid  # only when a uuid-format field is present: keeps cold starts short
+
     try:
         _uuid.UUID(v)
     except ValueError:

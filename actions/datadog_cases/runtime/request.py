@@ -12,8 +12,7 @@ with the constants that go with them (``"type": "case"``...).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 from urllib.parse import quote
 
 from .errors import InputError, Violation
@@ -22,8 +21,7 @@ from .fastcheck import FORMATS, Check, compile_schema
 __all__ = ["PreparedRequest", "prepare", "validate", "validator_for"]
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRequest:
+class PreparedRequest(NamedTuple):
     """An HTTP request ready to send; holds no credentials (see ``Connection``)."""
 
     action_id: str

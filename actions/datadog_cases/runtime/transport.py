@@ -24,19 +24,17 @@ attempt and timing, never headers.
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import logging
 import os
 import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import httpx
 
+from .. import __version__
 from .connection import Connection
 from .errors import (
     ActionError,
@@ -57,17 +55,10 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def user_agent() -> str:
-    from importlib import metadata
-
-    try:
-        version = metadata.version("datadog-case-actions")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return f"datadog-case-actions/{version} httpx/{httpx.__version__}"
+    return f"datadog-case-actions/{__version__} httpx/{httpx.__version__}"
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     """A successful answer: status, headers (lower-case names), the JSON document, and how it went."""
 
     status: int
@@ -88,6 +79,8 @@ def _header_seconds(headers: httpx.Headers, now: float) -> float | None:
             return max(float(raw), 0.0)
         except ValueError:
             pass
+        import email.utils  # HTTP dates are rare; the import costs a cold start ~6 ms
+
         try:
             moment = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError):
@@ -253,7 +246,7 @@ class Transport:
         async_httpx_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        async_sleep: Callable[[float], Any] = asyncio.sleep,
+        async_sleep: Callable[[float], Any] | None = None,
         random: Callable[[], float] = random.random,
         limits: httpx.Limits | None = None,
     ) -> None:
@@ -322,6 +315,8 @@ class Transport:
     def async_client(self) -> httpx.AsyncClient:
         with self._lock:
             self._forked()
+            import asyncio  # imported here: synchronous callers never pay for it
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -378,12 +373,20 @@ class Transport:
             try:
                 answer = await client.send(built)
             except httpx.HTTPError as exc:
-                await self.async_sleep(attempts.on_exception(exc))
+                await self._async_sleep(attempts.on_exception(exc))
                 continue
             outcome = attempts.on_response(answer)
             if isinstance(outcome, Response):
                 return outcome
-            await self.async_sleep(outcome)
+            await self._async_sleep(outcome)
+
+    async def _async_sleep(self, seconds: float) -> None:
+        if self.async_sleep is not None:
+            await self.async_sleep(seconds)
+        else:
+            import asyncio
+
+            await asyncio.sleep(seconds)
 
     def close(self) -> None:
         """Close both pools (the async one only if its event loop is gone or not running)."""
@@ -413,6 +416,8 @@ class Transport:
 
 def _close_async(aclient: httpx.AsyncClient) -> None:
     """Close an async client from sync code: run its ``aclose`` on a private loop when none is running."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
