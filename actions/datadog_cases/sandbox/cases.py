@@ -109,14 +109,27 @@ def get_case(ctx: Ctx) -> Result:
 
 def _filtered(ctx: Ctx, text: str | None, parameter: str) -> list[dict[str, Any]]:
     predicates = parse_filter(text, parameter)
-    return [c for c in ctx.store.list("cases") if matches(c, predicates)]
+    return [c for c in ctx.store.snapshot("cases") if matches(c, predicates)]
+
+
+def _searched(ctx: Ctx, text: str | None, sort_field: str, ascending: bool) -> list[dict[str, Any]]:
+    """Filtered and sorted cases, remembered per data version so paging through them stays linear."""
+    memo = ctx.store.memo
+    key = (ctx.store.version(), text, sort_field, ascending)
+    found = memo.get(key)
+    if found is None:
+        found = sort_cases(_filtered(ctx, text, "filter"), sort_field, ascending)
+        if len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = found
+    return found
 
 
 @handler("SearchCases")
 def search_cases(ctx: Ctx) -> Result:
     size, number = _page_args(ctx, "page_size", "page_number", SEARCH_DEFAULT_PAGE_SIZE, 1)
-    found = sort_cases(_filtered(ctx, ctx.inputs.get("filter"), "filter"),
-                       ctx.inputs.get("sort_field", "created_at"), ctx.inputs.get("sort_asc", False))
+    found = _searched(ctx, ctx.inputs.get("filter"), ctx.inputs.get("sort_field", "created_at"),
+                      ctx.inputs.get("sort_asc", False))
     page = found[(number - 1) * size: number * size]
     pages = (len(found) + size - 1) // size
     return 200, {"data": [render_case(c) for c in page],
