@@ -83,6 +83,13 @@ class Runner:
                  **transport_options: Any) -> None:
         self.connection = connection if connection is not None else Connection.from_env()
         self.transport = transport if transport is not None else Transport(self.connection, **transport_options)
+        self._checked = False
+
+    def _check(self) -> None:
+        # The connection is immutable: one check per runner is enough.
+        if not self._checked:
+            self.connection.check()
+            self._checked = True
 
     def __repr__(self) -> str:
         return f"Runner({self.connection!r})"
@@ -92,7 +99,7 @@ class Runner:
         request = prepare(action, inputs)
         if dry_run:
             return dry_run_request(request, self.connection)
-        self.connection.check()
+        self._check()
         return self.transport.send(request).data
 
     async def arun(self, action: Any, inputs: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Any:
@@ -100,7 +107,7 @@ class Runner:
         request = prepare(action, inputs)
         if dry_run:
             return dry_run_request(request, self.connection)
-        self.connection.check()
+        self._check()
         return (await self.transport.asend(request)).data
 
     def iterate(self, action: Any, inputs: Mapping[str, Any] | None = None, *,

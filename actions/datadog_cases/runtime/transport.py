@@ -30,7 +30,7 @@ import os
 import random
 import threading
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import httpx
 
@@ -59,10 +59,10 @@ def user_agent() -> str:
 
 
 class Response(NamedTuple):
-    """A successful answer: status, headers (lower-case names), the JSON document, and how it went."""
+    """A successful answer: status, headers (case-insensitive mapping), the JSON document, and how it went."""
 
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     data: Any
     attempts: int
     elapsed: float
@@ -90,10 +90,14 @@ def _header_seconds(headers: httpx.Headers, now: float) -> float | None:
     return None
 
 
+def _plain(headers: httpx.Headers) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
 def _decode(response: httpx.Response) -> Any:
     """The body as JSON when it is JSON, else as text (error bodies come in every shape)."""
     content = response.content
-    if not content.strip():
+    if not content or content.isspace():
         return None
     try:
         return json.loads(content)
@@ -121,11 +125,11 @@ class _Attempts:
         """This attempt's timeout: the connection's, cut short by the deadline."""
         seconds = self.transport.connection.timeout
         left = self.remaining()
-        if left is not None:
-            if left <= 0:
-                raise self._deadline_error(None)
-            seconds = min(seconds, left)
-        return httpx.Timeout(seconds)
+        if left is None or left >= seconds:
+            return self.transport.default_timeout
+        if left <= 0:
+            raise self._deadline_error(None)
+        return httpx.Timeout(left)
 
     def _deadline_error(self, last: ActionError | None) -> TimeoutError:
         detail = f"; last error: {last.message}" if last is not None else ""
@@ -160,7 +164,6 @@ class _Attempts:
         status = response.status_code
         log.debug("%s %s -> %d (attempt %d, %.3fs)", self.request.method, self.request.path, status,
                   self.attempt, elapsed)
-        headers = {k.lower(): v for k, v in response.headers.items()}
         body = _decode(response)
         if 200 <= status < 300:
             if body is None:
@@ -168,12 +171,13 @@ class _Attempts:
             elif isinstance(body, str):
                 raise UnexpectedResponseError(
                     f"HTTP {status} with a body that is not JSON "
-                    f"({headers.get('content-type', 'no content type')}): {body[:200]!r}",
-                    action_id=self.request.action_id, status=status, body=body[:2000], headers=headers,
+                    f"({response.headers.get('content-type', 'no content type')}): {body[:200]!r}",
+                    action_id=self.request.action_id, status=status, body=body[:2000],
+                    headers=_plain(response.headers),
                 )
-            return Response(status, headers, body, self.attempt, elapsed)
+            return Response(status, response.headers, body, self.attempt, elapsed)
         retry_after = _header_seconds(response.headers, time.time()) if status == 429 else None
-        error = error_for_status(status, body, action_id=self.request.action_id, headers=headers,
+        error = error_for_status(status, body, action_id=self.request.action_id, headers=_plain(response.headers),
                                  retry_after=retry_after)
         if status == 429:
             if retry_after is not None and retry_after > self.policy.max_rate_limit_wait:
@@ -264,6 +268,7 @@ class Transport:
         self._pid = os.getpid()
         self._loop: Any = None
         self._sandbox: Any = None
+        self.default_timeout = httpx.Timeout(connection.timeout)
 
     def __repr__(self) -> str:
         return f"Transport({self.connection!r})"
@@ -300,6 +305,9 @@ class Transport:
 
     @property
     def client(self) -> httpx.Client:
+        client = self._client
+        if client is not None and self._pid == os.getpid():
+            return client  # the common case, without the lock
         with self._lock:
             self._forked()
             if self._client is None:
