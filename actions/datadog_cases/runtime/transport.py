@@ -24,6 +24,7 @@ attempt and timing, never headers.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -191,9 +192,11 @@ class _Attempts:
     def on_exception(self, exc: httpx.HTTPError) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is final."""
         not_sent = _surely_not_sent(exc)
-        kind = type(exc).__name__
-        detail = str(exc) or kind
-        cls = TimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
+        origin = _aiohttp_cause(exc) or exc
+        kind = type(origin).__name__
+        detail = str(origin) or kind
+        timed_out = isinstance(origin, (httpx.TimeoutException, builtins.TimeoutError)) or "Timeout" in kind
+        cls = TimeoutError if timed_out else TransportError
         error = cls(f"{kind}: {detail}", action_id=self.request.action_id, sent=False if not_sent else None)
         log.debug("%s %s -> %s (attempt %d)", self.request.method, self.request.path, kind, self.attempt)
         if not_sent or self.request.idempotent:
@@ -202,10 +205,16 @@ class _Attempts:
         raise error
 
 
+def _aiohttp_cause(exc: BaseException) -> BaseException | None:
+    """The aiohttp error behind an httpx error raised by httpx-aiohttp, if any."""
+    cause = exc.__cause__
+    return cause if cause is not None and type(cause).__module__.startswith("aiohttp") else None
+
+
 def _surely_not_sent(exc: httpx.HTTPError) -> bool:
     """True only when the request cannot have reached the server (so even a create may be retried)."""
-    cause = exc.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+    cause = _aiohttp_cause(exc)
+    if cause is not None:
         # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout, including a
         # server hanging up mid-request; only aiohttp's own connect failures are "not sent".
         import aiohttp
