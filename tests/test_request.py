@@ -97,3 +97,23 @@ def test_due_date_accepts_a_date_or_null_only() -> None:
 def test_inputs_must_be_an_object() -> None:
     with pytest.raises(InputError, match="inputs must be an object"):
         prepare(manifest("get_case"), ["case_id"])  # type: ignore[arg-type]
+
+
+def test_members_of_an_optional_object_bring_its_required_members() -> None:
+    """The reference requires action, name and trigger once a rule's attributes are sent at all."""
+    from actions.datadog_cases.runtime.runner import prepare as prepare_by_id
+
+    with pytest.raises(InputError) as info:
+        prepare_by_id("update_case_automation_rule", {"project_id": "p", "rule_id": "r", "name": "triage"})
+    fields = {v.field: v.text for v in info.value.violations}
+    assert fields == {"action": "is required when name is given", "trigger": "is required when name is given"}
+    assert prepare_by_id("update_case_automation_rule", {"project_id": "p", "rule_id": "r"}).body == {
+        "data": {"type": "rule"}}
+
+
+def test_text_that_is_not_valid_unicode_is_refused_with_its_field() -> None:
+    from actions.datadog_cases.runtime.runner import prepare as prepare_by_id
+
+    with pytest.raises(InputError) as info:
+        prepare_by_id("comment_case", {"case_id": "OPS-1", "comment": "half a \ud800 pair"})
+    assert [(v.field, v["validator"]) for v in info.value.violations] == [("comment", "unicode")]

@@ -141,6 +141,9 @@ class Flattener:
         self.required: list[str] = []
         self.binding: dict[str, Any] = {"path": [], "query": {}, "body": {}, "body_template": None}
         self.used_names: set[str] = set()
+        #: inputs that, once given, bring others with them (members of an optional object that has
+        #: required members: giving any member sends the object, so its required members must be given)
+        self.dependent: dict[str, list[str]] = {}
 
     def name_for(self, documented: str, pointer: str | None, default: str) -> str:
         names = self.action.names
@@ -157,6 +160,14 @@ class Flattener:
         self.properties[name] = schema
         if required:
             self.required.append(name)
+
+    def together(self, names: list[str], required: list[str]) -> None:
+        """Members *names* of one optional object whose *required* members come with any of them."""
+        for name in names:
+            needed = [other for other in required if other != name]
+            if needed:
+                self.dependent.setdefault(name, [])
+                self.dependent[name] += [n for n in needed if n not in self.dependent[name]]
 
     def path_params(self, params: list[dict[str, Any]]) -> None:
         for param in params:
@@ -191,10 +202,17 @@ class Flattener:
                 if attrs_required:
                     template["attributes"] = {}
                 attr_req = set(sub.get("required", []))
+                members: list[str] = []
+                needed: list[str] = []
                 for attr, attr_schema in sub.get("properties", {}).items():
                     name = self.name_for(attr, f"{pointer}/{attr}", attr)
                     self.add(name, input_schema_of(attr_schema), required=attrs_required and attr in attr_req)
                     self.binding["body"][name] = {"pointer": f"{pointer}/{attr}"}
+                    members.append(name)
+                    if attr in attr_req:
+                        needed.append(name)
+                if not attrs_required:
+                    self.together(members, needed)
             elif key == "relationships":
                 rels_required = data_required and key in data_req
                 rel_req = set(sub.get("required", []))
@@ -287,6 +305,8 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
         "type": "object",
         "properties": flat.properties,
         "required": flat.required,
+        **({"dependentRequired": {k: v for k, v in flat.dependent.items()
+                                  if k not in flat.required}} if flat.dependent else {}),
         "additionalProperties": False,
     }
     status = success_status(op)

@@ -27,7 +27,7 @@ _ANNOTATIONS = {"$schema", "title", "description", "examples", "default", "x-pat
                 "readOnly", "writeOnly", "$comment"}
 SUPPORTED = _ANNOTATIONS | {"type", "enum", "const", "properties", "required", "additionalProperties", "items",
                             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum",
-                            "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf"}
+                            "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "dependentRequired"}
 
 
 class Unsupported(Exception):
@@ -179,6 +179,16 @@ def _compile(schema: Any) -> Check:
             return True
 
         checks.append(object_check)
+
+    if "dependentRequired" in schema:
+        dependent = {k: tuple(v) for k, v in schema["dependentRequired"].items()}
+
+        def dependent_check(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            return all(all(d in v for d in deps) for key, deps in dependent.items() if key in v)
+
+        checks.append(dependent_check)
 
     if "anyOf" in schema:
         options_ = [_compile(s) for s in schema["anyOf"]]

@@ -65,6 +65,10 @@ def _field_path(error: Any) -> str:
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    if error.validator == "dependentRequired":
+        missing = re.match(r"'([^']+)' is a dependency of '([^']+)'", error.message)
+        if missing:
+            return f"{text}.{missing.group(1)}" if text else missing.group(1)
     if error.validator == "required":
         missing = re.search(r"'([^']+)' is a required property", error.message)
         if missing:
@@ -75,6 +79,9 @@ def _field_path(error: Any) -> str:
 def _message(error: Any) -> str:
     if error.validator == "required":
         return "is required"
+    if error.validator == "dependentRequired":
+        given = re.match(r"'([^']+)' is a dependency of '([^']+)'", error.message)
+        return f"is required when {given.group(2)} is given" if given else str(error.message)
     if error.validator == "additionalProperties":
         extra = re.findall(r"'([^']+)'", error.message.split("(")[-1])
         return f"unknown field(s) {', '.join(extra)}" if extra else "unknown fields"
@@ -108,6 +115,9 @@ def validate(manifest: Mapping[str, Any], inputs: Any) -> None:
     except KeyError:
         fast = _fast_checks[key] = compile_schema(manifest["input_schema"])
     if fast is not None and fast(inputs if isinstance(inputs, dict) else dict(inputs)):
+        bad_text = list(_invalid_text(inputs, ""))
+        if bad_text:
+            raise InputError(bad_text, action_id=key)
         return  # valid: the common case, decided without jsonschema
     validator = validator_for(manifest)
     errors = sorted(validator.iter_errors(dict(inputs)), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
@@ -122,6 +132,26 @@ def validate(manifest: Mapping[str, Any], inputs: Any) -> None:
                 best = best_match(error.context) or error
             violations.append(Violation(field=_field_path(best), message=_message(best), validator=best.validator))
         raise InputError(violations, action_id=manifest["id"])
+    bad_text = list(_invalid_text(inputs, ""))
+    if bad_text:
+        raise InputError(bad_text, action_id=key)
+
+
+def _invalid_text(value: Any, path: str) -> Any:
+    """Strings that cannot be sent as UTF-8 (lone surrogates, e.g. from a mis-decoded file name)."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                yield Violation(field=path, validator="unicode",
+                                message=f"is not valid Unicode text (character {exc.start}: {value[exc.start]!r})")
+    elif isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from _invalid_text(item, f"{path}.{name}" if path else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _invalid_text(item, f"{path}[{index}]")
 
 
 def _copy(value: Any) -> Any:
