@@ -26,14 +26,19 @@ history and process lists):
                             datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com,
                             ddog-gov.com, us2.ddog-gov.com, or another Datadog site
   DD_BASE_URL               an explicit API URL instead of a site
+  DD_SITE=sandbox           the embedded sandbox (no account, no network), like --sandbox;
+                            DD_SANDBOX_PATH picks its database file
 
 examples:
+  dd-cases demo                                  an incident workflow on the sandbox
   dd-cases list --group cases
   dd-cases describe create_case
   dd-cases run get_case case_id=CASEM-12
   dd-cases run create_case title="DB is down" type_id=... project_id=... priority=P1 --dry-run
   dd-cases run search_cases filter=status:open --all-pages --max-items 500
   dd-cases run update_attributes @inputs.json
+  dd-cases run create_project key=OPS name=Operations --sandbox
+  dd-cases serve --port 8126                     the sandbox over HTTP for curl and other SDKs
 exit codes: 0 ok, 2 bad input or configuration, 3 API error, 4 network/timeout, 1 other
 """
 
@@ -78,7 +83,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="explicit API base URL (overrides DD_BASE_URL)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="connect/read timeout per attempt (default 30)")
     p.add_argument("--no-retry", action="store_true", help="do not retry rate-limited or failed requests")
+    p.add_argument("--sandbox", action="store_true",
+                   help="run against the embedded sandbox instead of Datadog (same as --site sandbox)")
+    p.add_argument("--sandbox-path", metavar="FILE",
+                   help="the sandbox's SQLite file (default: the per-user file; overrides DD_SANDBOX_PATH)")
     p.add_argument("--compact", action="store_true", help="print JSON on one line")
+
+    p = sub.add_parser(
+        "demo", help="run an incident workflow end to end on the embedded sandbox",
+        description="Open cases from a batch of alerts, triage them (priority, owner, attributes, comment), add "
+                    "evidence, search and aggregate, then close and archive: every step a real action, run on the "
+                    "embedded sandbox. No account and no network needed.",
+        epilog="examples:\n  dd-cases demo\n  dd-cases demo --path /tmp/demo.sqlite3 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--path", metavar="FILE",
+                   help="sandbox database to use (default: the per-user file, so `run --sandbox` sees the cases "
+                        "afterwards; ':memory:' for a throwaway one)")
+    p.add_argument("--json", action="store_true", help="print the steps as JSON instead of text")
+
+    sub.add_parser("serve", help="serve the sandbox over HTTP on loopback (see dd-cases serve --help)",
+                   add_help=False, prefix_chars="\0").add_argument("serve_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -201,7 +226,19 @@ def _connection(args: argparse.Namespace) -> Any:
         options["timeout"] = args.timeout
     if args.no_retry:
         options["retry"] = RetryPolicy.none()
+    if args.sandbox:
+        options["site"] = "sandbox"
+    if args.sandbox_path:
+        options["sandbox_path"] = args.sandbox_path
     return Connection.from_env(**options)
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import run_demo
+    from .runtime.connection import Connection
+
+    run_demo(Connection.sandbox(args.path), out, as_json=args.json)
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
@@ -254,12 +291,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
          stdin: TextIO | None = None) -> int:
     """Entry point of ``dd-cases``; returns the exit code."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:  # the sandbox server owns its options and --help
+        from .sandbox import serve_cli
+
+        return serve_cli(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
             return _cmd_list(args, out)
         if args.command == "describe":
             return _cmd_describe(args, out)
+        if args.command == "demo":
+            return _cmd_demo(args, out)
         return _cmd_run(args, out, inp)
     except KeyboardInterrupt:
         err.write("interrupted\n")
