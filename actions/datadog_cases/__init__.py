@@ -39,6 +39,7 @@ _EXPORTS = {
     "TimeoutError": "runtime.errors",
     "Action": "declare",
     "Effect": "declare",
+    "input_model": "typed",
     "list_actions": "registry",
     "describe": "registry",
     "load": "registry",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
     from .declare import Action, Effect
     from .registry import UnknownActionError, describe, list_actions, load, resolve
+    from .typed import input_model
     from .runtime.connection import Connection, RetryPolicy, Secret
     from .runtime.errors import (
         ActionError,

@@ -50,7 +50,10 @@ def _manifest_of(action: Any) -> Mapping[str, Any]:
 def prepare(action: Any, inputs: Mapping[str, Any] | None = None) -> PreparedRequest:
     """Validate *inputs* for *action* (an id or an action object) and build its request."""
     manifest = _manifest_of(action)
-    inputs = {} if inputs is None else inputs
+    if inputs is None:
+        inputs = {}
+    elif hasattr(inputs, "to_inputs"):  # a typed model from actions.datadog_cases.typed
+        inputs = inputs.to_inputs()
     validate(manifest, inputs)
     return build(manifest, inputs)
 
