@@ -38,7 +38,7 @@ def test_public_names_are_stable() -> None:
         "Transport", "PreparedRequest", "ActionError", "InputError", "ConfigurationError", "ApiError",
         "AuthenticationError", "NotFoundError", "ConflictError", "RateLimitedError", "ServerError",
         "UnexpectedResponseError", "TransportError", "TimeoutError", "Action", "Effect", "list_actions",
-        "describe", "load", "resolve", "UnknownActionError", "__version__",
+        "describe", "load", "resolve", "UnknownActionError", "input_model", "__version__",
     }
     assert set(pkg.__all__) == expected
     for name in expected - {"__version__"}:
