@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="serve the sandbox over HTTP on loopback (see dd-cases serve --help)",
                    add_help=False, prefix_chars="\0").add_argument("serve_args", nargs=argparse.REMAINDER)
+    sub.add_parser("export", help="the whole catalogue as one JSON document (for low-code builders)",
+                   add_help=False, prefix_chars="\0").add_argument("export_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -296,6 +298,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         from .sandbox import serve_cli
 
         return serve_cli(argv[1:])
+    if argv[:1] == ["export"]:
+        from .export import main as export_main
+
+        return export_main(argv[1:], out)
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
