@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="serve the sandbox over HTTP on loopback (see dd-cases serve --help)",
                    add_help=False, prefix_chars="\0").add_argument("serve_args", nargs=argparse.REMAINDER)
+    sub.add_parser("mcp", help="serve every action as an MCP tool over stdio (needs the [mcp] extra)",
+                   add_help=False, prefix_chars="\0").add_argument("mcp_args", nargs=argparse.REMAINDER)
     sub.add_parser("export", help="the whole catalogue as one JSON document (for low-code builders)",
                    add_help=False, prefix_chars="\0").add_argument("export_args", nargs=argparse.REMAINDER)
     return parser
@@ -298,6 +300,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         from .sandbox import serve_cli
 
         return serve_cli(argv[1:])
+    if argv[:1] == ["mcp"]:
+        try:
+            from .adapters.mcp import main as mcp_main
+        except ImportError:
+            (stderr or sys.stderr).write("dd-cases mcp needs the MCP extra: pip install 'datadog-case-actions[mcp]'\n")
+            return 2
+        return mcp_main(argv[1:])
     if argv[:1] == ["export"]:
         from .export import main as export_main
 

@@ -1,0 +1,92 @@
+"""The MCP server, driven by the MCP client library: in-process against the sandbox, and over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+mcp = pytest.importorskip("mcp")
+
+from mcp import Client, StdioServerParameters  # noqa: E402
+
+from actions.datadog_cases.adapters.mcp import build_server  # noqa: E402
+from actions.datadog_cases.sandbox import Sandbox  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE_TYPE = "00000000-0000-0000-0000-000000000001"
+
+
+def _text(result: Any) -> Any:
+    return json.loads(result.content[0].text)
+
+
+def test_66_tools_with_schemas_and_annotations_and_real_calls() -> None:
+    async def go() -> None:
+        with Sandbox(":memory:") as sandbox:
+            runner = sandbox.runner()
+            async with Client(build_server(runner)) as client:
+                tools = {t.name: t for t in (await client.list_tools()).tools}
+                assert len(tools) == 66
+                create = tools["create_case"]
+                assert create.input_schema["required"] == ["title", "type_id", "project_id"]
+                assert create.output_schema and create.output_schema["type"] == "object"
+                assert create.annotations.read_only_hint is False and create.annotations.idempotent_hint is False
+                assert tools["get_case"].annotations.read_only_hint is True
+                assert tools["delete_project"].annotations.destructive_hint is True
+
+                project = await client.call_tool("create_project", {"key": "OPS", "name": "Ops"})
+                assert not project.is_error
+                project_id = project.structured_content["data"]["id"]
+                case = await client.call_tool("create_case", {"title": "DB down", "type_id": CASE_TYPE,
+                                                              "project_id": project_id, "priority": "P1"})
+                assert not case.is_error, case.content
+                case_id = case.structured_content["data"]["id"]
+                got = await client.call_tool("get_case", {"case_id": case_id})
+                assert _text(got)["data"]["attributes"]["title"] == "DB down"
+
+                bad = await client.call_tool("update_priority", {"case_id": case_id, "priority": "URGENT"})
+                assert bad.is_error
+                error = _text(bad)
+                assert error["error"] == "InputError" and error["violations"][0]["field"] == "priority"
+                missing = await client.call_tool("get_case", {"case_id": "OPS-404"})
+                assert missing.is_error and _text(missing)["status"] == 404
+            await runner.aclose()
+
+    asyncio.run(go())
+
+
+def test_an_undocumented_enum_value_in_a_result_does_not_fail_the_call() -> None:
+    """The declared output schema is loose on purpose: clients validate structured results against it."""
+    from actions.datadog_cases.adapters.mcp import tool_for
+    from actions.datadog_cases.registry import describe
+    from jsonschema import Draft202012Validator
+
+    schema = tool_for(describe("get_case")).output_schema
+    surprising = {"data": {"id": "x", "type": "case", "attributes": {"status": "PENDING_REVIEW", "priority": None,
+                                                                      "new_thing": [1]}}}
+    assert Draft202012Validator(schema).is_valid(surprising)
+
+
+def test_stdio_server_lists_66_tools_and_calls_one(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DD_")},
+           "DD_SITE": "sandbox", "DD_SANDBOX_PATH": str(tmp_path / "mcp.sqlite3"), "PYTHONPATH": str(ROOT)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "actions.datadog_cases.adapters.mcp"],
+                                   env=env, cwd=str(ROOT))
+
+    async def go() -> None:
+        async with Client(params) as client:
+            tools = (await client.list_tools()).tools
+            assert len(tools) == 66
+            made = await client.call_tool("create_project", {"key": "STD", "name": "Over stdio"})
+            assert not made.is_error and made.structured_content["data"]["attributes"]["key"] == "STD"
+
+    asyncio.run(go())
+    with Sandbox(str(tmp_path / "mcp.sqlite3")) as sandbox:  # it really landed in the sandbox file
+        keys = [p["attributes"]["key"] for p in sandbox.runner().run("get_projects")["data"]]
+    assert keys == ["STD"]
