@@ -80,16 +80,25 @@ def per_call(fn: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-def interleaved(contenders: dict[str, Callable[[], Any]], calls: int, rounds: int) -> dict[str, float]:
-    """Median seconds per call of each contender, rounds interleaved so drift hits all alike."""
+def interleaved(contenders: dict[str, Callable[[], Any]], calls: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each contender in every round.  Rounds are interleaved, and every other
+    round runs the contenders in reverse order, so drift and warm-up hit all alike."""
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for fn in contenders.values():  # warm up: connections open, caches filled
         per_call(fn, 50)
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+    names = list(contenders)
+    for index in range(rounds):
+        for name in (names if index % 2 == 0 else names[::-1]):
             gc.collect()
-            samples[name].append(per_call(fn, calls))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            samples[name].append(per_call(contenders[name], calls))
+    return samples
+
+
+def paired_ratio(mine: list[float], base: list[float]) -> tuple[float, float, float]:
+    """Median, lower and upper quartile of the per-round ratios (each round compared with itself)."""
+    ratios = sorted(m / b for m, b in zip(mine, base))
+    q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [ratios[0], statistics.median(ratios), ratios[-1]]
+    return statistics.median(ratios), q[0], q[2]
 
 
 def official_api(url: str) -> Any:
@@ -128,7 +137,7 @@ def bench_per_call(rows: list[tuple[str, str, str]], quick: bool) -> None:
 
     from actions.datadog_cases import Connection, Runner
 
-    calls, rounds = (200, 5) if quick else (1000, 15)
+    calls, rounds = (200, 6) if quick else (300, 40)
     with loopback_server() as url:
         headers = {"DD-API-KEY": KEYS["DD_API_KEY"], "DD-APPLICATION-KEY": KEYS["DD_APP_KEY"],
                    "Accept": "application/json"}
@@ -151,16 +160,19 @@ def bench_per_call(rows: list[tuple[str, str, str]], quick: bool) -> None:
             contenders["CreateCase: official SDK"] = lambda: api.create_case(body=create_body)
         except ImportError:
             pass
-        medians = interleaved(contenders, calls, rounds)
+        samples = interleaved(contenders, calls, rounds)
         runner.close()
         bare.close()
     for op in ("GetCase", "CreateCase"):
-        base = medians[f"{op}: bare httpx"]
-        for name, value in medians.items():
+        base = samples[f"{op}: bare httpx"]
+        for name, values in samples.items():
             if name.startswith(op):
                 who = name.split(": ", 1)[1]
                 target = "<= 1.10x" if who == "action runner" else ""
-                rows.append((f"per call, {op}, {who}", f"{value * 1e6:.0f} us ({value / base:.2f}x bare)", target))
+                ratio, low, high = paired_ratio(values, base)
+                rows.append((f"per call, {op}, {who}",
+                             f"{statistics.median(values) * 1e6:.0f} us ({ratio:.2f}x bare, IQR {low:.2f}-{high:.2f})",
+                             target))
 
 
 COLD_PY = PY  # see --cold-python
@@ -176,7 +188,7 @@ def cold(code: str, runs: int, env: dict[str, str] | None = None) -> float:
 
 
 def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
-    runs = 5 if quick else 11
+    runs = 6 if quick else 21
     listing = ("from actions.datadog_cases import list_actions, describe\n"
                "schemas = [describe(a.id)['input_schema'] for a in list_actions()]\n"
                "assert len(schemas) == 66")
@@ -197,12 +209,11 @@ def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
     rows.append(("cold: python -c pass", f"{empty * 1e3:.0f} ms", ""))
     if "sdk" in medians:
         rows.append(("cold: import the SDK's case_management_api", f"{medians['sdk'] * 1e3:.0f} ms", ""))
-        rows.append(("cold: list 66 actions with input schemas",
-                     f"{medians['list'] * 1e3:.0f} ms ({medians['list'] / medians['sdk']:.2f}x SDK import)",
-                     "<= 0.50x"))
-        rows.append(("cold: run one action (GetCase)",
-                     f"{medians['one'] * 1e3:.0f} ms ({medians['one'] / medians['sdk']:.2f}x SDK import)",
-                     "<= 1.00x"))
+        for key, label, target in (("list", "cold: list 66 actions with input schemas", "<= 0.50x"),
+                                   ("one", "cold: run one action (GetCase)", "<= 1.00x")):
+            ratio, low, high = paired_ratio(samples[key], samples["sdk"])
+            rows.append((label, f"{medians[key] * 1e3:.0f} ms ({ratio:.2f}x SDK import, IQR {low:.2f}-{high:.2f})",
+                         target))
 
 
 async def _fanout_ours(url: str, total: int, concurrency: int) -> float:
@@ -243,22 +254,24 @@ async def _fanout_sdk(url: str, total: int, concurrency: int) -> float:
 
 
 def bench_fanout(rows: list[tuple[str, str, str]], quick: bool) -> None:
-    total, rounds = (1000, 3) if quick else (1000, 7)
+    total, rounds = (1000, 4) if quick else (1000, 12)
     ours: list[float] = []
     sdk: list[float] = []
     with loopback_server() as url:
-        for _ in range(rounds):
-            ours.append(asyncio.run(_fanout_ours(url, total, 50)))
-            try:
-                sdk.append(asyncio.run(_fanout_sdk(url, total, 50)))
-            except ImportError:
-                pass
+        for index in range(rounds):  # alternate who goes first
+            pair = [("ours", _fanout_ours), ("sdk", _fanout_sdk)]
+            for who, fn in (pair if index % 2 == 0 else pair[::-1]):
+                try:
+                    (ours if who == "ours" else sdk).append(asyncio.run(fn(url, total, 50)))
+                except ImportError:
+                    pass
     mine = statistics.median(ours)
     if sdk:
         theirs = statistics.median(sdk)
+        ratio, low, high = paired_ratio([1 / x for x in sdk], [1 / x for x in ours])
         rows.append(("fan-out: 1,000 GetCase, concurrency 50, official SDK async", f"{theirs:.0f} calls/s", ""))
         rows.append(("fan-out: 1,000 GetCase, concurrency 50, action runner async",
-                     f"{mine:.0f} calls/s ({mine / theirs:.2f}x SDK)", ">= 1.50x"))
+                     f"{mine:.0f} calls/s ({ratio:.2f}x SDK, IQR {low:.2f}-{high:.2f})", ">= 1.50x"))
     else:
         rows.append(("fan-out: 1,000 GetCase, concurrency 50, action runner async", f"{mine:.0f} calls/s", ""))
 

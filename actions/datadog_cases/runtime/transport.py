@@ -330,14 +330,17 @@ class Transport:
 
     @property
     def async_client(self) -> httpx.AsyncClient:
+        import asyncio  # imported here: synchronous callers never pay for it
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        aclient = self._aclient
+        if aclient is not None and loop is self._loop and self._pid == os.getpid():
+            return aclient  # the common case, without the lock
         with self._lock:
             self._forked()
-            import asyncio  # imported here: synchronous callers never pay for it
-
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
             # An async pool belongs to one event loop; each asyncio.run() gets a fresh one.
             if self._aclient is not None and loop is not self._loop:
                 self._aclient = None
