@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGEST = json.loads((ROOT / "tests" / "reference_digest.json").read_text(encoding="utf-8"))["operations"]
 MANIFESTS = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "manifests").glob("datadog.*.json"))]
 EXAMPLES = 25  # per action and per property; the suite asserts each ran at least this many
-RUNS: dict[str, int] = {}
+RUNS: dict[str, int] = {}  # valid examples run per action (reported at the end of the session)
+INVALID_RUNS: dict[str, int] = {}
 
 # A wire that must never be touched by an invalid input.
 _WIRE: list[httpx.Request] = []
@@ -149,6 +150,7 @@ def test_invalid_inputs_always_end_in_input_error_and_never_reach_the_wire(manif
         assert info.value.violations, label
         assert len(_WIRE) == before, f"{label}: a request reached the wire"
         checked += 1
+    INVALID_RUNS[manifest["id"]] = checked
     print(f"{manifest['id']}: {checked} invalid variants")
     assert checked >= 1 + len(manifest["input_schema"].get("required", []))
 
