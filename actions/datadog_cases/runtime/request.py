@@ -162,8 +162,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _place(doc: dict[str, Any], pointer: str, value: Any) -> None:
-    keys = pointer.lstrip("/").split("/")
+def _place(doc: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
     node = doc
     for key in keys[:-1]:
         child = node.get(key)
@@ -181,35 +180,53 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def _keys(pointer: str) -> tuple[str, ...]:
+    return tuple(pointer.lstrip("/").split("/"))
+
+
+# The manifest's request binding, compiled once per action: pointers split, constants paired.
+_Plan = tuple[str, str, str, bool, tuple[str, ...], tuple[tuple[str, str], ...], Any,
+              tuple[tuple[str, tuple[str, ...], tuple[tuple[tuple[str, ...], Any], ...]], ...]]
+_plans: dict[str, _Plan] = {}
+
+
+def _plan(manifest: Mapping[str, Any]) -> _Plan:
+    key = manifest["id"]
+    plan = _plans.get(key)
+    if plan is None:
+        binding = manifest["request"]
+        fields = tuple(
+            (name, _keys(spec["pointer"]), tuple((_keys(p), c) for p, c in spec.get("with", {}).items()))
+            for name, spec in binding.get("body", {}).items()
+        )
+        plan = (key, manifest["method"], manifest["path"], bool(manifest["idempotent"]),
+                tuple(binding.get("path", ())), tuple(binding.get("query", {}).items()),
+                binding.get("body_template"), fields)
+        _plans[key] = plan
+    return plan
+
+
 def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedRequest:
     """The request for already-validated *inputs* (see ``prepare``)."""
-    binding = manifest["request"]
-    path = manifest["path"]
-    for name in binding.get("path", ()):
+    action_id, method, path, idempotent, path_names, query, template, fields = _plan(manifest)
+    for name in path_names:
         path = path.replace("{" + name + "}", quote(str(inputs[name]), safe=""))
     params = tuple(
         (api_name, _query_value(inputs[name]))
-        for name, api_name in binding.get("query", {}).items()
+        for name, api_name in query
         if name in inputs and inputs[name] is not None
     )
     body = None
-    template = binding.get("body_template")
-    fields = binding.get("body", {})
     if template is not None or fields:
         body = _copy(template) if template is not None else {}
-        for name, spec in fields.items():
+        for name, keys, constants in fields:
             if name in inputs:
-                _place(body, spec["pointer"], _copy(inputs[name]))
-                for pointer, constant in spec.get("with", {}).items():
-                    _place(body, pointer, constant)
-    return PreparedRequest(
-        action_id=manifest["id"],
-        method=manifest["method"],
-        path=path,
-        params=params,
-        body=body,
-        idempotent=bool(manifest["idempotent"]),
-    )
+                value = inputs[name]
+                _place(body, keys, _copy(value) if isinstance(value, (dict, list)) else value)
+                for constant_keys, constant in constants:
+                    _place(body, constant_keys, constant)
+    return PreparedRequest(action_id=action_id, method=method, path=path, params=params, body=body,
+                           idempotent=idempotent)
 
 
 def prepare(manifest: Mapping[str, Any], inputs: Any) -> PreparedRequest:
