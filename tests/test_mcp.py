@@ -90,3 +90,25 @@ def test_stdio_server_lists_66_tools_and_calls_one(tmp_path: Path) -> None:
     with Sandbox(str(tmp_path / "mcp.sqlite3")) as sandbox:  # it really landed in the sandbox file
         keys = [p["attributes"]["key"] for p in sandbox.runner().run("get_projects")["data"]]
     assert keys == ["STD"]
+
+
+def test_no_tool_result_or_listing_contains_a_key() -> None:
+    from actions.datadog_cases import Connection
+
+    api, app = "SENTINEL-MCP-API-1", "SENTINEL-MCP-APP-2"
+
+    async def go() -> list[str]:
+        seen: list[str] = []
+        with Sandbox(":memory:") as sandbox:
+            runner = sandbox.runner(connection=Connection(api_key=api, app_key=app, base_url="http://sandbox.local"))
+            async with Client(build_server(runner)) as client:
+                seen.append((await client.list_tools()).model_dump_json())
+                for name, arguments in [("create_project", {"key": "K", "name": "k"}), ("get_case", {"case_id": "X-1"}),
+                                        ("update_priority", {"case_id": "X-1", "priority": "NOPE"}),
+                                        ("no_such_tool", {})]:
+                    seen.append((await client.call_tool(name, arguments)).model_dump_json())
+            await runner.aclose()
+        return seen
+
+    for text in asyncio.run(go()):
+        assert api not in text and app not in text
