@@ -3,17 +3,20 @@
     from actions.datadog_cases.typed import input_model
     CreateCaseInputs = input_model("create_case")          # any id spelling; cached
     inputs = CreateCaseInputs(title="DB is down", type_id="…", project_id="…", priority="P1")
-    run("create_case", inputs.to_inputs())                  # flat JSON inputs, unset fields left out
+    run("create_case", inputs)                              # a model is accepted wherever inputs are
+    inputs.to_inputs()                                      # the flat JSON inputs, unset fields left out
 
-The models give orchestrators that build forms and signatures from pydantic
-(Prefect's parameter schemas, FastAPI, IDEs) typed fields: ``string`` /
+What pydantic is for here: editors, type checkers and frameworks that build
+forms and signatures from pydantic (Prefect's parameter schemas and typed
+tasks, FastAPI bodies, notebooks) get one class per action with typed fields: ``string`` /
 ``integer`` / ``number`` / ``boolean``, ``enum`` as ``Literal``, nullable
 types as ``X | None``, arrays as ``list[...]``, objects with properties as
 nested models (objects without as ``dict[str, ...]``), ``anyOf`` as a union;
 required fields are required, the others default to ``None``; descriptions,
 length and range limits, patterns and formats are carried into the field and
 into the model's JSON schema, whose property names are the manifest's.
-Unknown fields are refused (``extra="forbid"``), as the input schema does.
+Unknown fields are refused (``extra="forbid"``), as the input schema does, and
+values are not coerced (``strict``: ``"10"`` is no integer).
 
 The JSON Schema validation in ``runtime/request.py`` stays the validator of
 record: every action validates its inputs against the manifest whatever door
@@ -30,7 +33,8 @@ from __future__ import annotations
 import keyword
 import re
 import threading
-from typing import Annotated, Any, ClassVar, Literal, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError, core_schema
@@ -136,7 +140,7 @@ def model_name(manifest: Mapping[str, Any]) -> str:
 
 def _python_name(name: str, taken: set[str]) -> str:
     """A valid field name for the JSON property *name* (the JSON name stays the alias)."""
-    py = re.sub(r"\W", "_", name).lstrip("_") or "field"
+    py = re.sub(r"\W+", "_", name).strip("_") or "field"
     if py[0].isdigit() or py.startswith("model_"):
         py = f"f_{py}"
     if keyword.iskeyword(py) or hasattr(BaseModel, py):
@@ -198,7 +202,7 @@ def _annotation(schema: Any, hint: str) -> Any:
     if schema is True or not isinstance(schema, Mapping) or not schema:
         return Any
     if "const" in schema:
-        return Literal[schema["const"]]  # type: ignore[valid-type]
+        return Literal[schema["const"]]
     if "enum" in schema:
         values = list(schema["enum"])
         nullable = None in values
@@ -206,8 +210,8 @@ def _annotation(schema: Any, hint: str) -> Any:
         if any(isinstance(v, (dict, list)) for v in values):
             base: Any = Any
         else:
-            base = Literal[tuple(values)] if values else type(None)  # type: ignore[valid-type]
-        return Optional[base] if nullable and values else base  # noqa: UP007
+            base = Literal[tuple(values)] if values else type(None)
+        return base | None if nullable and values else base
     for combinator in ("anyOf", "oneOf"):
         if combinator in schema:
             members = [_annotation(member, f"{hint}Option{i + 1}") for i, member in enumerate(schema[combinator])]
@@ -244,7 +248,7 @@ def _typed(kind: str, schema: Mapping[str, Any], hint: str) -> Any:
     else:
         return Any
     meta = _metadata(schema, kind)
-    return Annotated[tuple([base, *meta])] if meta else base  # type: ignore[misc]
+    return Annotated[tuple([base, *meta])] if meta else base
 
 
 def _fields(schema: Mapping[str, Any], hint: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -266,7 +270,7 @@ def _fields(schema: Mapping[str, Any], hint: str) -> tuple[dict[str, Any], dict[
             defaults[py] = Field(**options)
         else:
             if annotation is not Any:
-                annotation = Optional[annotation]  # noqa: UP007
+                annotation = annotation | None
             defaults[py] = Field(default=None, **options)
         annotations[py] = annotation
     return annotations, defaults
@@ -307,7 +311,7 @@ def _build(name: str, schema: Mapping[str, Any], base: type[_Object], doc: str |
         namespace["model_config"] = ConfigDict(**config)  # type: ignore[typeddict-item]
     model = type(name, (base,), namespace)
     _BY_NAME[name] = model
-    return model  # type: ignore[return-value]
+    return model
 
 
 def _object_model(name: str, schema: Mapping[str, Any], base: type[_Object]) -> type[_Object]:

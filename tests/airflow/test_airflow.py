@@ -89,7 +89,9 @@ def test_errors_map_to_airflow_retry_semantics(monkeypatch: pytest.MonkeyPatch) 
             monkeypatch.setenv("AIRFLOW_CONN_DATADOG_CASES_DEFAULT", json.dumps(
                 {"conn_type": "datadog_cases", "host": url, "password": API,
                  "extra": {"app_key": APP}}))
-            with pytest.raises(ServerError):  # retryable: raised as is, so the task's retries apply
+            with pytest.raises(ServerError):  # retryable and idempotent: raised as is, the task's retries apply
+                run_action("get_projects", {}, "datadog_cases_default")
+            with pytest.raises(AirflowFailException, match="may have been applied"):  # a create after a 503
                 run_action("create_project", {"key": "X", "name": "x"}, "datadog_cases_default")
         finally:
             server.stop()

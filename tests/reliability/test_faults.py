@@ -303,3 +303,19 @@ def test_async_connection_refused_is_retried_even_for_a_create() -> None:
     with pytest.raises(TransportError) as info:
         _arun(f"http://127.0.0.1:{port}", fake, "create_case", CREATE)
     assert info.value.sent is False and "after 4 attempts" in str(info.value) and len(fake.waits) == 3
+
+
+def test_the_orchestrators_retry_rule() -> None:
+    """Airflow and Prefect retry a whole task only when that cannot make a second case."""
+    from actions.datadog_cases.runtime.errors import InputError, NotFoundError, safe_to_retry
+
+    server = ServerError("HTTP 503", status=503)
+    limited = RateLimitedError("HTTP 429", status=429)
+    never_left = TransportError("refused", sent=False)
+    maybe_left = TimeoutError("read timeout", sent=None)
+    assert all(safe_to_retry(e, idempotent=True) for e in (server, limited, never_left, maybe_left))
+    assert [safe_to_retry(e, idempotent=False) for e in (server, limited, never_left, maybe_left)] == [
+        False, True, True, False]
+    assert not safe_to_retry(InputError([]), idempotent=True)
+    assert not safe_to_retry(NotFoundError("HTTP 404", status=404), idempotent=True)
+    assert not safe_to_retry(ValueError("not ours"), idempotent=True)

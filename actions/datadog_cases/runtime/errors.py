@@ -39,6 +39,7 @@ __all__ = [
     "Violation",
     "error_for_status",
     "api_messages",
+    "safe_to_retry",
 ]
 
 
@@ -240,3 +241,19 @@ def error_for_status(
             retry_after=retry_after,
         )
     return cls(message, action_id=action_id, status=status, messages=messages, body=body, headers=headers)
+
+
+def safe_to_retry(error: BaseException | None, idempotent: bool) -> bool:
+    """Whether an orchestrator may run the action again after *error* (Airflow and Prefect retries).
+
+    Only errors whose class says ``retryable``, and for an action that is not
+    idempotent only when the request surely was not applied (a 429, or a
+    transport error before anything was sent): retrying a create after a 500 or
+    a read timeout could make a second case.  The transport applies the same
+    rule to its own retries.
+    """
+    if not isinstance(error, ActionError) or not error.retryable:
+        return False
+    if idempotent:
+        return True
+    return isinstance(error, RateLimitedError) or (isinstance(error, TransportError) and error.sent is False)

@@ -1,9 +1,13 @@
 """``DatadogCaseActionOperator``: run any action by id, with templated inputs; the result goes to XCom.
 
-Failures follow Airflow's retry semantics: errors that retrying may fix (rate
-limits, 5xx, network) are raised as they are, so the task's ``retries`` apply;
-errors that no retry can fix (invalid input, missing credentials, 401/403,
-404, 409) raise ``AirflowFailException`` and fail the task at once.
+Failures follow Airflow's retry semantics: errors that retrying may fix and
+that are safe to retry (rate limits, 5xx and network errors of idempotent
+actions; for creates and comments only a 429 or a request that never left) are
+raised as they are, so the task's ``retries`` apply.  Everything else (invalid
+input, missing credentials, 401/403, 404, 409, or a create that may already
+have been applied) raises ``AirflowFailException`` and fails the task at once,
+so a retry never makes a second case.  The rule is ``runtime.errors.safe_to_retry``,
+shared with the Prefect door.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ try:  # Airflow 3.1+: the task SDK's own
 except ImportError:  # pragma: no cover - Airflow 3.0
     from airflow.exceptions import AirflowFailException
 
-from ...runtime.errors import ActionError
+from ... import registry
+from ...runtime.errors import ActionError, safe_to_retry
 from . import DEFAULT_CONN_ID
 from .hooks import DatadogCasesHook
 
@@ -29,9 +34,10 @@ def run_action(action_id: str, inputs: dict[str, Any] | None, conn_id: str) -> A
     try:
         return DatadogCasesHook(datadog_conn_id=conn_id).run(action_id, inputs)
     except ActionError as exc:
-        if exc.retryable:
+        if safe_to_retry(exc, bool(registry.describe(action_id)["idempotent"])):
             raise
-        raise AirflowFailException(str(exc)) from exc
+        reason = "" if not exc.retryable else " (not retried: the request may have been applied)"
+        raise AirflowFailException(f"{exc}{reason}") from exc
 
 
 class DatadogCaseActionOperator(BaseOperator):
