@@ -68,7 +68,7 @@ def test_a_thousand_concurrent_creates_under_a_rate_limit_all_land_exactly_once(
     assert sorted(titles) == [f"load-{i:04d}" for i in range(1000)]  # none lost, none duplicated
     assert len({r["data"]["id"] for r in results}) == 1000
     assert peak < 100 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
-    assert caplog.text.count("HTTP 429") >= 100  # the limit was hit, and waited out
+    assert caplog.text.count("HTTP 429") >= 10  # the limit was hit, and waited out
 
 
 def _child_run(runner: Runner, conn: Any, parent_client_id: int) -> None:
