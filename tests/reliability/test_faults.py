@@ -89,7 +89,8 @@ def test_5xx_never_retried_for_a_create(status: int) -> None:
 
 def test_an_html_502_page_is_a_server_error_with_its_text() -> None:
     page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-    html = ("raw", b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"
+    html = ("raw", b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                   b"Content-Length: %d\r\n\r\n%s"
             % (len(page), page))
     fake = FakeTime()
     with ScriptedServer([html], default=html) as server, runner(server.url, fake, RetryPolicy(max_attempts=2)) as r:

@@ -206,9 +206,10 @@ class ChatOps:
     def _help(self, verb: str | None, fmt: "_Format") -> str:
         if verb is None:
             lines = [f"{fmt.bold('Case commands')} (prefix {fmt.code(self.prefix)}):"]
-            for name, (action, positional) in VERBS.items():
+            for name, (verb_action, positional) in VERBS.items():
                 args = " ".join(p.upper() for p in positional)
-                lines.append(f"• {fmt.code(f'{self.prefix} {name} {args}'.strip())}: {registry.describe(action)['title']}")
+                title = registry.describe(verb_action)["title"]
+                lines.append(f"• {fmt.code(f'{self.prefix} {name} {args}'.strip())}: {title}")
             lines.append(f"• {fmt.code(f'{self.prefix} run ACTION key=value ...')}: any of "
                          f"{len(registry.list_actions())} actions ({fmt.code('dd-cases list')})")
             lines.append(f"Add {fmt.code('--yes')} to confirm destructive actions. "

@@ -76,7 +76,7 @@ class _Frozen:
         raise AttributeError(f"{type(self).__name__} is immutable; make a changed copy with with_options(...)")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+        return isinstance(other, _Frozen) and type(other) is type(self) and self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, *self._values().values()))

@@ -200,9 +200,9 @@ def api_messages(body: Any) -> list[str]:
         out: list[str] = []
         for item in errors:
             if isinstance(item, dict):
-                text = item.get("detail") or item.get("title") or item.get("message") or item.get("code")
-                if text:
-                    out.append(str(text))
+                detail = item.get("detail") or item.get("title") or item.get("message") or item.get("code")
+                if detail:
+                    out.append(str(detail))
             elif item is not None:
                 out.append(str(item))
         return out

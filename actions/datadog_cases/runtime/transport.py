@@ -144,7 +144,7 @@ class _Attempts:
     def _backoff(self) -> float:
         base = self.policy.backoff_base * (2 ** max(self.attempt - 1, 0))
         # "Equal jitter": half fixed, half random, so synchronized clients spread out.
-        return min(self.policy.backoff_max, base / 2 + self.transport.random() * base / 2)
+        return float(min(self.policy.backoff_max, base / 2 + self.transport.random() * base / 2))
 
     def _wait_or_raise(self, error: ActionError, wait: float) -> float:
         """*wait* seconds before the next attempt, or raise *error* if no attempt is left."""

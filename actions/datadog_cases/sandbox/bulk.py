@@ -36,4 +36,4 @@ def seed_cases(path: str | os.PathLike[str], count: int, *, project_key: str = "
                                                  body=json.dumps(payload), apply_latency=False)
                 if status != 201:
                     raise RuntimeError(f"could not create case {i}: {status} {body[:200]!r}")
-    return project
+    return dict(project)

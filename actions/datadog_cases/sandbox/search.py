@@ -97,8 +97,8 @@ def _term(field: str | None, value: str, parameter: str) -> Predicate:
     if field == "archived":
         if value.lower() not in ("true", "false"):
             raise ApiFailure(400, f"{parameter}: archived takes true or false, got {value!r}", parameter=parameter)
-        wanted = value.lower() == "true"
-        return lambda c: bool(c.get("archived_at")) is wanted
+        archived = value.lower() == "true"
+        return lambda c: bool(c.get("archived_at")) is archived
     if field == "key":
         return lambda c: _ci(c.get("key", ""), value)
     if field == "id":

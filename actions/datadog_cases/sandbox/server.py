@@ -43,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 line = self.rfile.readline(65537)
                 size = int(line.split(b";", 1)[0].strip() or b"0", 16)
@@ -119,8 +119,8 @@ class SandboxServer(ThreadingHTTPServer):
 
     @property
     def base_url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host, port = (str(part) for part in self.server_address[:2])
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:
