@@ -36,14 +36,15 @@ CREATE_INPUTS = {"title": "Disk full on db-1", "type_id": "00000000-0000-0000-00
 
 
 @contextmanager
-def loopback_server() -> Iterator[str]:
-    """The canned keep-alive server in its own process (its own core on a 2-core machine)."""
+def _server_process(argv: list[str], tries: int = 500) -> Iterator[str]:
+    """Run a server in its own process (its own core on a 2-core machine) that writes its port to
+    the file named by the ``{port_file}`` placeholder in *argv*; yield its URL."""
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
-        proc = subprocess.Popen([PY, str(ROOT / "benchmarks" / "loopback.py"), str(port_file)],
+        proc = subprocess.Popen([a.replace("{port_file}", str(port_file)) for a in argv],
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            for _ in range(300):
+            for _ in range(tries):
                 if port_file.exists() and port_file.read_text():
                     break
                 time.sleep(0.02)
@@ -53,24 +54,18 @@ def loopback_server() -> Iterator[str]:
             proc.wait()
 
 
-@contextmanager
-def sandbox_server(path: str) -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "port"
-        code = ("import sys; from actions.datadog_cases.sandbox import Sandbox, SandboxServer\n"
-                f"sb = Sandbox({path!r}); server = SandboxServer(sb, '127.0.0.1', 0)\n"
-                f"open({str(port_file)!r}, 'w').write(str(server.server_address[1]))\n"
-                "server.serve_forever(poll_interval=0.05)\n")
-        proc = subprocess.Popen([PY, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            for _ in range(500):
-                if port_file.exists() and port_file.read_text():
-                    break
-                time.sleep(0.02)
-            yield f"http://127.0.0.1:{port_file.read_text()}"
-        finally:
-            proc.terminate()
-            proc.wait()
+def loopback_server() -> Any:
+    """The canned keep-alive server."""
+    return _server_process([PY, str(ROOT / "benchmarks" / "loopback.py"), "{port_file}"])
+
+
+def sandbox_server(path: str) -> Any:
+    """The sandbox's HTTP server on the database at *path*."""
+    code = ("import sys; from actions.datadog_cases.sandbox import Sandbox, SandboxServer\n"
+            f"sb = Sandbox({path!r}); server = SandboxServer(sb, '127.0.0.1', 0)\n"
+            "open(sys.argv[1], 'w').write(str(server.server_address[1]))\n"
+            "server.serve_forever(poll_interval=0.05)\n")
+    return _server_process([PY, "-c", code, "{port_file}"])
 
 
 def per_call(fn: Callable[[], Any], calls: int) -> float:

@@ -40,12 +40,14 @@ class _Steps:
 
     def run(self, action: str, inputs: dict[str, Any], say: Callable[[Any], str]) -> Any:
         result = self.runner.run(action, inputs)
-        line = say(result)
+        self.record(action, inputs, say(result))
+        return result
+
+    def record(self, action: str, inputs: dict[str, Any], line: str) -> None:
         self.log.append({"step": len(self.log) + 1, "action": f"datadog.{action}", "inputs": inputs,
                          "summary": line})
         if not self.as_json:
             self.out.write(f"{len(self.log):>3}. {action:<28} {line}\n")
-        return result
 
     def note(self, text: str) -> None:
         if not self.as_json:
@@ -96,10 +98,7 @@ def run_demo(connection: Connection, out: TextIO, *, as_json: bool = False) -> d
         steps.note("5. Where do we stand?")
         query = f"project:{project_key} status:open,in_progress"
         open_cases = list(runner.iterate("search_cases", {"filter": query, "page_size": 2}))
-        steps.log.append({"step": len(steps.log) + 1, "action": "datadog.search_cases", "inputs": {"filter": query},
-                          "summary": f"{len(open_cases)} open cases (walked 2 per page)"})
-        if not as_json:
-            out.write(f"{len(steps.log):>3}. {'search_cases':<28} {len(open_cases)} open cases (walked 2 per page)\n")
+        steps.record("search_cases", {"filter": query}, f"{len(open_cases)} open cases (walked 2 per page)")
         steps.run("count_cases", {"query_filter": f"project:{project_key}", "group_bys": "priority"},
                   lambda r: "by priority: " + ", ".join(
                       f"{v.get('value')}={v.get('count')}"

@@ -59,6 +59,9 @@ def load_index() -> dict[str, Any]:
 @lru_cache(maxsize=None)
 def load_manifest(action_id: str) -> dict[str, Any]:
     """The whole manifest of one of this package's actions."""
-    if "/" in action_id or "\\" in action_id or not os.path.isfile(os.path.join(_folder(), f"{action_id}.json")):
+    if "/" in action_id or "\\" in action_id:
         raise KeyError(action_id)
-    return _read(f"{action_id}.json")
+    try:
+        return _read(f"{action_id}.json")
+    except FileNotFoundError:
+        raise KeyError(action_id) from None

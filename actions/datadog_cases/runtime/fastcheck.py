@@ -18,7 +18,7 @@ import datetime as _dt
 import re
 from typing import Any, Callable, Mapping
 
-__all__ = ["compile_schema", "SUPPORTED", "FORMATS"]
+__all__ = ["compile_schema", "SUPPORTED", "FORMATS", "TYPES"]
 
 Check = Callable[[Any], bool]
 
@@ -38,7 +38,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-_TYPES: dict[str, Check] = {
+TYPES: dict[str, Check] = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
@@ -112,7 +112,7 @@ def _compile(schema: Any) -> Check:
     kind = schema.get("type")
     if kind is not None:
         kinds = [kind] if isinstance(kind, str) else list(kind)
-        tests = [_TYPES[k] for k in kinds]
+        tests = [TYPES[k] for k in kinds]
         checks.append(tests[0] if len(tests) == 1 else (lambda v, ts=tuple(tests): any(t(v) for t in ts)))
 
     if "enum" in schema:
