@@ -61,7 +61,7 @@ def loopback_server() -> Any:
 
 def sandbox_server(path: str) -> Any:
     """The sandbox's HTTP server on the database at *path*."""
-    code = ("import sys; from actions.datadog_cases.sandbox import Sandbox, SandboxServer\n"
+    code = ("import sys; from datadog_case_actions.sandbox import Sandbox, SandboxServer\n"
             f"sb = Sandbox({path!r}); server = SandboxServer(sb, '127.0.0.1', 0)\n"
             "open(sys.argv[1], 'w').write(str(server.server_address[1]))\n"
             "server.serve_forever(poll_interval=0.05)\n")
@@ -130,7 +130,7 @@ def official_create_body() -> Any:
 def bench_per_call(rows: list[tuple[str, str, str]], quick: bool) -> None:
     import httpx
 
-    from actions.datadog_cases import Connection, Runner
+    from datadog_case_actions import Connection, Runner
 
     calls, rounds = (200, 6) if quick else (300, 40)
     with loopback_server() as url:
@@ -184,12 +184,12 @@ def cold(code: str, runs: int, env: dict[str, str] | None = None) -> float:
 
 def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
     runs = 6 if quick else 21
-    listing = ("from actions.datadog_cases import list_actions, describe\n"
+    listing = ("from datadog_case_actions import list_actions, describe\n"
                "schemas = [describe(a.id)['input_schema'] for a in list_actions()]\n"
                "assert len(schemas) == 66")
     sdk = "import datadog_api_client.v2.api.case_management_api"
     with loopback_server() as url:
-        one = ("from actions.datadog_cases import run, Connection\n"
+        one = ("from datadog_case_actions import run, Connection\n"
                f"run('get_case', {{'case_id': 'OPS-1'}}, connection=Connection.from_env(base_url={url!r}))")
         samples: dict[str, list[float]] = {"list": [], "sdk": [], "one": []}
         for _ in range(runs):  # interleaved, one process each
@@ -212,7 +212,7 @@ def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
 
 
 async def _fanout_ours(url: str, total: int, concurrency: int) -> float:
-    from actions.datadog_cases import Connection, Runner
+    from datadog_case_actions import Connection, Runner
 
     async with Runner(Connection(api_key=KEYS["DD_API_KEY"], app_key=KEYS["DD_APP_KEY"], base_url=url)) as runner:
         await runner.arun("get_case", {"case_id": "OPS-0"})
@@ -273,7 +273,7 @@ def bench_fanout(rows: list[tuple[str, str, str]], quick: bool) -> None:
 
 PAGING_CHILD = """
 import resource, sys, time
-from actions.datadog_cases import Connection, Runner
+from datadog_case_actions import Connection, Runner
 url, expected = sys.argv[1], int(sys.argv[2])
 runner = Runner(Connection(api_key="k", app_key="a", base_url=url))
 runner.run("get_projects")  # everything imported, pool open
@@ -292,7 +292,7 @@ def bench_paging(rows: list[tuple[str, str, str]], quick: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "paging.sqlite3")
         seeded = time.perf_counter()
-        from actions.datadog_cases.sandbox.bulk import seed_cases
+        from datadog_case_actions.sandbox.bulk import seed_cases
 
         seed_cases(db, total)
         seeded = time.perf_counter() - seeded

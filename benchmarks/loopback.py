@@ -17,7 +17,7 @@ import sys
 
 def canned_bodies() -> dict[str, bytes]:
     """A case document and a created-case document, captured from the in-process sandbox."""
-    from actions.datadog_cases.sandbox import Sandbox
+    from datadog_case_actions.sandbox import Sandbox
 
     with Sandbox(":memory:") as sandbox:
         runner = sandbox.runner()

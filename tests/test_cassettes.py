@@ -18,8 +18,8 @@ import pytest
 import vcr
 import yaml
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.runtime.errors import (
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.runtime.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.datadog_cases import registry
-from actions.datadog_cases.runtime.request import prepare
+from datadog_case_actions import registry
+from datadog_case_actions.runtime.request import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = json.loads((ROOT / "tests" / "reference_digest.json").read_text(encoding="utf-8"))

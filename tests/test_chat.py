@@ -6,9 +6,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from actions.datadog_cases import Connection
-from actions.datadog_cases.adapters.chat import ChatOps
-from actions.datadog_cases.sandbox import Sandbox
+from datadog_case_actions import Connection
+from datadog_case_actions.adapters.chat import ChatOps
+from datadog_case_actions.sandbox import Sandbox
 
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
 API, APP = "SENTINEL-CHAT-API-1", "SENTINEL-CHAT-APP-2"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.datadog_cases.cli import main
+from datadog_case_actions.cli import main
 
 API_KEY = "SENTINEL-API-KEY-CLI-0001"
 APP_KEY = "SENTINEL-APP-KEY-CLI-0002"
@@ -102,6 +102,6 @@ def test_missing_credentials_exit_2_without_a_request(monkeypatch: pytest.Monkey
 
 
 def test_help_explains_inputs_credentials_and_exit_codes() -> None:
-    out = subprocess.run([sys.executable, "-m", "actions.datadog_cases.cli", "run", "--help"],
+    out = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", "run", "--help"],
                          capture_output=True, text=True, check=True, env={**os.environ}).stdout
     assert "key=value" in out and "DD_API_KEY" in out and "exit codes" in out and "--dry-run" in out

@@ -13,8 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from actions.datadog_cases.cli import main
-from actions.datadog_cases.sandbox import Sandbox
+from datadog_case_actions.cli import main
+from datadog_case_actions.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
@@ -23,7 +23,7 @@ CASE_TYPE = "00000000-0000-0000-0000-000000000001"
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """dd-cases in a fresh process, with a clean environment (no keys unless given)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
-    return subprocess.run([sys.executable, "-m", "actions.datadog_cases.cli", *argv], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", *argv], cwd=ROOT,
                           env={**base, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
@@ -78,7 +78,7 @@ def _free_port() -> int:
 
 def _serve(*args: str) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "actions.datadog_cases.cli", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "datadog_case_actions.cli", "serve", "--port", str(port),
                              "--db", ":memory:", "-q", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -117,9 +117,9 @@ def test_serve_answers_plain_http_and_the_cli_with_base_url() -> None:
 def test_a_rate_limited_server_makes_the_client_wait_and_succeed(caplog: Any) -> None:
     import logging
 
-    from actions.datadog_cases import Connection, Runner
+    from datadog_case_actions import Connection, Runner
 
-    caplog.set_level(logging.WARNING, logger="actions.datadog_cases")
+    caplog.set_level(logging.WARNING, logger="datadog_case_actions")
     proc, url = _serve("--rate-limit", "2", "--rate-period", "1")
     try:
         with Runner(Connection(api_key="x", app_key="y", base_url=url)) as runner:

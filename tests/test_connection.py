@@ -6,9 +6,9 @@ import pickle
 
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Secret
-from actions.datadog_cases.runtime.connection import SANDBOX_URL, SITES, site_url
-from actions.datadog_cases.runtime.errors import ConfigurationError
+from datadog_case_actions import Connection, RetryPolicy, Secret
+from datadog_case_actions.runtime.connection import SANDBOX_URL, SITES, site_url
+from datadog_case_actions.runtime.errors import ConfigurationError
 
 KEY = "SENTINEL-API-KEY-CONN-1"
 APP = "SENTINEL-APP-KEY-CONN-2"

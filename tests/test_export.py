@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from actions.datadog_cases.cli import main
-from actions.datadog_cases.export import export_catalogue
+from datadog_case_actions.cli import main
+from datadog_case_actions.export import export_catalogue
 
 RENDERABLE = {"type", "anyOf", "enum", "const"}
 

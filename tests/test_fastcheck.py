@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from actions.datadog_cases.runtime.fastcheck import compile_schema
-from actions.datadog_cases.runtime.request import validator_for
+from datadog_case_actions.runtime.fastcheck import compile_schema
+from datadog_case_actions.runtime.request import validator_for
 
 MANIFESTS = [json.loads(p.read_text(encoding="utf-8"))
              for p in sorted((Path(__file__).resolve().parent.parent / "manifests").glob("datadog.*.json"))]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from actions.datadog_cases.runtime.request import validate
+from datadog_case_actions.runtime.request import validate
 from tools import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def test_effects_follow_from_methods_unless_declared() -> None:
 def test_manifests_are_readable_without_the_runtime() -> None:
     code = (
         "import json, sys, pathlib\n"
-        "from actions.datadog_cases import manifest\n"
+        "from datadog_case_actions import manifest\n"
         "m = manifest.load_manifest('datadog.create_case'); idx = manifest.load_index()\n"
         "assert m['input_schema']['properties']['title'] and len(idx['actions']) == 66\n"
         "heavy = {'httpx', 'pydantic', 'jsonschema'} & set(sys.modules)\n"

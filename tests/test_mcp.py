@@ -15,8 +15,8 @@ mcp = pytest.importorskip("mcp")
 
 from mcp import Client, StdioServerParameters  # noqa: E402
 
-from actions.datadog_cases.adapters.mcp import build_server  # noqa: E402
-from actions.datadog_cases.sandbox import Sandbox  # noqa: E402
+from datadog_case_actions.adapters.mcp import build_server  # noqa: E402
+from datadog_case_actions.sandbox import Sandbox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
@@ -63,8 +63,8 @@ def test_66_tools_with_schemas_and_annotations_and_real_calls() -> None:
 
 def test_an_undocumented_enum_value_in_a_result_does_not_fail_the_call() -> None:
     """The declared output schema is loose on purpose: clients validate structured results against it."""
-    from actions.datadog_cases.adapters.mcp import tool_for
-    from actions.datadog_cases.registry import describe
+    from datadog_case_actions.adapters.mcp import tool_for
+    from datadog_case_actions.registry import describe
     from jsonschema import Draft202012Validator
 
     schema = tool_for(describe("get_case")).output_schema
@@ -76,7 +76,7 @@ def test_an_undocumented_enum_value_in_a_result_does_not_fail_the_call() -> None
 def test_stdio_server_lists_66_tools_and_calls_one(tmp_path: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DD_")},
            "DD_SITE": "sandbox", "DD_SANDBOX_PATH": str(tmp_path / "mcp.sqlite3"), "PYTHONPATH": str(ROOT)}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "actions.datadog_cases.adapters.mcp"],
+    params = StdioServerParameters(command=sys.executable, args=["-m", "datadog_case_actions.adapters.mcp"],
                                    env=env, cwd=str(ROOT))
 
     async def go() -> None:
@@ -93,7 +93,7 @@ def test_stdio_server_lists_66_tools_and_calls_one(tmp_path: Path) -> None:
 
 
 def test_no_tool_result_or_listing_contains_a_key() -> None:
-    from actions.datadog_cases import Connection
+    from datadog_case_actions import Connection
 
     api, app = "SENTINEL-MCP-API-1", "SENTINEL-MCP-APP-2"
 

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import actions.datadog_cases as pkg
+import datadog_case_actions as pkg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,14 +21,14 @@ def test_wheel_contains_manifests_and_type_marker(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("datadog_case_actions-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-        assert "actions/datadog_cases/py.typed" in names
-        assert "actions/__init__.py" not in names  # `actions` stays a namespace package
-        manifests = {n for n in names if n.startswith("actions/datadog_cases/manifests/")}
+        assert "datadog_case_actions/py.typed" in names
+        assert not any(n.startswith("actions/") for n in names)  # `actions/` is only the source root
+        manifests = {n for n in names if n.startswith("datadog_case_actions/manifests/")}
         assert len(manifests) == 67  # 66 actions + index.json
-        index = json.loads(zf.read("actions/datadog_cases/manifests/index.json"))
+        index = json.loads(zf.read("datadog_case_actions/manifests/index.json"))
         assert len(index["actions"]) == 66
         entry_points = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-        assert entry_points.count("actions.datadog_cases.catalog.") == 66
+        assert entry_points.count("datadog_case_actions.catalog.") == 66
         assert not any(n.startswith(("tests/", "tools/", "cassettes/")) for n in names)
 
 
@@ -43,3 +43,16 @@ def test_public_names_are_stable() -> None:
     assert set(pkg.__all__) == expected
     for name in expected - {"__version__"}:
         assert getattr(pkg, name) is not None
+
+
+def test_a_project_with_its_own_actions_package_still_imports_us(tmp_path: Path) -> None:
+    # Rasa bots and many Airflow dags folders have their own `actions/` package; it must not hide ours.
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "actions" / "__init__.py").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-c", "import actions, datadog_case_actions as p; print(p.__name__, actions.__file__)"],
+        cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    name, theirs = done.stdout.split()
+    assert name == "datadog_case_actions" and theirs == str(tmp_path / "actions" / "__init__.py")

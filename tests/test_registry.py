@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.datadog_cases import registry
-from actions.datadog_cases.declare import Action
+from datadog_case_actions import registry
+from datadog_case_actions.declare import Action
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,10 +49,10 @@ def test_unknown_action_suggests_close_names() -> None:
 def test_listing_imports_no_action_code_nor_httpx() -> None:
     code = (
         "import sys\n"
-        "from actions.datadog_cases import registry\n"
+        "from datadog_case_actions import registry\n"
         "actions = registry.list_actions()\n"
         "assert len(actions) >= 66\n"
-        "loaded = [m for m in sys.modules if m.startswith('actions.datadog_cases.catalog.')]\n"
+        "loaded = [m for m in sys.modules if m.startswith('datadog_case_actions.catalog.')]\n"
         "heavy = {'httpx', 'pydantic', 'jsonschema'} & set(sys.modules)\n"
         "assert not loaded and not heavy, (loaded, heavy)\n"
     )
@@ -64,7 +64,7 @@ def _install_plugin(site: Path) -> None:
     pkg = site / "acme_case_plugin"
     pkg.mkdir()
     (pkg / "__init__.py").write_text(textwrap.dedent('''
-        from actions.datadog_cases.runtime.request import build
+        from datadog_case_actions.runtime.request import build
 
         class EscalateCase:
             id = "acme.escalate_case"
@@ -87,7 +87,7 @@ def _install_plugin(site: Path) -> None:
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-case-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[datadog_cases.actions]\nacme.escalate_case = acme_case_plugin:escalate_case\n"
+        "[datadog_case_actions.actions]\nacme.escalate_case = acme_case_plugin:escalate_case\n"
     )
 
 
@@ -95,8 +95,8 @@ def test_an_action_of_another_distribution_is_discovered_described_and_run(tmp_p
     _install_plugin(tmp_path)
     code = (
         "import json\n"
-        "from actions.datadog_cases import registry\n"
-        "from actions.datadog_cases.runtime.runner import run\n"
+        "from datadog_case_actions import registry\n"
+        "from datadog_case_actions.runtime.runner import run\n"
         "found = {a.id: a for a in registry.list_actions()}\n"
         "a = found['acme.escalate_case']\n"
         "assert a.distribution == 'acme-case-plugin' and a.title == 'Escalate a case to P1', a\n"
@@ -116,7 +116,7 @@ def test_the_fast_scan_finds_exactly_what_importlib_metadata_finds(tmp_path: Pat
     code = (
         "import json\n"
         "from importlib.metadata import entry_points\n"
-        "from actions.datadog_cases import registry\n"
+        "from datadog_case_actions import registry\n"
         "ours = {n: [ep.value, ep.dist_name] for n, ep in registry.discover().items()}\n"
         "ref = {}\n"
         "for ep in entry_points(group=registry.GROUP):\n"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.datadog_cases.registry import load
-from actions.datadog_cases.runtime.errors import InputError
-from actions.datadog_cases.runtime.request import prepare
+from datadog_case_actions.registry import load
+from datadog_case_actions.runtime.errors import InputError
+from datadog_case_actions.runtime.request import prepare
 
 PROJECT = "d4bbe1af-f36e-42f1-87c1-493ca35c320e"
 TYPE = "00000000-0000-0000-0000-000000000001"
@@ -101,7 +101,7 @@ def test_inputs_must_be_an_object() -> None:
 
 def test_members_of_an_optional_object_bring_its_required_members() -> None:
     """The reference requires action, name and trigger once a rule's attributes are sent at all."""
-    from actions.datadog_cases.runtime.runner import prepare as prepare_by_id
+    from datadog_case_actions.runtime.runner import prepare as prepare_by_id
 
     with pytest.raises(InputError) as info:
         prepare_by_id("update_case_automation_rule", {"project_id": "p", "rule_id": "r", "name": "triage"})
@@ -112,7 +112,7 @@ def test_members_of_an_optional_object_bring_its_required_members() -> None:
 
 
 def test_text_that_is_not_valid_unicode_is_refused_with_its_field() -> None:
-    from actions.datadog_cases.runtime.runner import prepare as prepare_by_id
+    from datadog_case_actions.runtime.runner import prepare as prepare_by_id
 
     with pytest.raises(InputError) as info:
         prepare_by_id("comment_case", {"case_id": "OPS-1", "comment": "half a \ud800 pair"})

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.runtime.errors import InputError, NotFoundError
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.runtime.errors import InputError, NotFoundError
 
 API_KEY = "SENTINEL-API-KEY-RUNNER-1"
 APP_KEY = "SENTINEL-APP-KEY-RUNNER-2"

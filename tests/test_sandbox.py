@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.datadog_cases.sandbox import (
+from datadog_case_actions.sandbox import (
     AsyncSandboxTransport,
     ConnectionDropped,
     Faults,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from actions.datadog_cases.sandbox import Sandbox, SandboxTransport
+from datadog_case_actions.sandbox import Sandbox, SandboxTransport
 
 MANIFESTS = {
     m["id"]: m
@@ -43,8 +43,8 @@ class RecordingTransport(SandboxTransport):
 
 
 def _runner(sb: Sandbox, transport: RecordingTransport) -> Any:
-    from actions.datadog_cases.runtime.connection import Connection
-    from actions.datadog_cases.runtime.runner import Runner
+    from datadog_case_actions.runtime.connection import Connection
+    from datadog_case_actions.runtime.runner import Runner
 
     return Runner(Connection(api_key="k", app_key="a", base_url="http://sandbox.local"), httpx_transport=transport)
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from actions.datadog_cases.sandbox import Sandbox, SandboxServer, serve_cli, start_server_in_thread
+from datadog_case_actions.sandbox import Sandbox, SandboxServer, serve_cli, start_server_in_thread
 
 AUTH = {"DD-API-KEY": "k", "DD-APPLICATION-KEY": "a"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_serve_cli_validates_its_options(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_serve_cli_runs_until_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "served.sqlite3"
-    code = ("import sys; from actions.datadog_cases.sandbox import serve_cli; "
+    code = ("import sys; from datadog_case_actions.sandbox import serve_cli; "
             "sys.exit(serve_cli(sys.argv[1:]))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", code, "--port", "0", "--db", str(db), "--rate-limit", "100",

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.runtime import transport as transport_module
-from actions.datadog_cases.runtime.errors import (
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.runtime import transport as transport_module
+from datadog_case_actions.runtime.errors import (
     ConflictError,
     NotFoundError,
     RateLimitedError,
@@ -28,8 +28,8 @@ from actions.datadog_cases.runtime.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from actions.datadog_cases.runtime.runner import prepare
-from actions.datadog_cases.runtime.transport import Transport
+from datadog_case_actions.runtime.runner import prepare
+from datadog_case_actions.runtime.transport import Transport
 
 KEY = "SENTINEL-API-KEY-TRANSPORT-1"
 APP = "SENTINEL-APP-KEY-TRANSPORT-2"
@@ -267,7 +267,7 @@ def test_logs_name_the_call_but_never_the_keys(caplog: pytest.LogCaptureFixture)
 
 def test_a_real_429_from_a_loopback_server_is_waited_out() -> None:
     """The sandbox server allows 1 request per second; the second call waits about a second."""
-    from actions.datadog_cases.sandbox import Faults, Sandbox, start_server_in_thread
+    from datadog_case_actions.sandbox import Faults, Sandbox, start_server_in_thread
 
     with Sandbox(":memory:", faults=Faults(rate_limit=1, rate_period=1)) as sandbox:
         server, url = start_server_in_thread(sandbox)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from actions.datadog_cases.runtime.runner import prepare
-from actions.datadog_cases.typed import input_model
+from datadog_case_actions.runtime.runner import prepare
+from datadog_case_actions.typed import input_model
 
 MANIFESTS = [json.loads(p.read_text(encoding="utf-8"))
              for p in sorted((Path(__file__).resolve().parent.parent / "manifests").glob("datadog.*.json"))]
@@ -90,7 +90,7 @@ def test_every_enum_is_a_literal_and_a_wrong_value_names_its_field(action_id: st
 
 
 def test_models_are_cached_and_found_by_any_spelling_and_by_name() -> None:
-    from actions.datadog_cases import typed
+    from datadog_case_actions import typed
 
     model = input_model("create_case")
     assert model is input_model("datadog.create_case") is input_model("CreateCase") is typed.CreateCaseInputs

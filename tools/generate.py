@@ -3,7 +3,7 @@
     python tools/generate.py            # rewrite manifests/, the README catalogue, the entry points
     python tools/generate.py --check    # exit 1 if anything checked in is out of date
 
-Sources: the ``Action`` declarations in ``actions/datadog_cases/catalog/`` and
+Sources: the ``Action`` declarations in ``actions/datadog_case_actions/catalog/`` and
 ``tests/reference_digest.json`` (made from the API reference by
 ``tools/reference.py``).  Outputs: ``manifests/<id>.json``, ``manifests/index.json``,
 the catalogue table in ``README.md`` and the entry-point table in
@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT / "actions", ROOT):  # the package's source root, then tools/
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from actions.datadog_cases.catalog import AREAS  # noqa: E402
-from actions.datadog_cases.declare import Action, Effect  # noqa: E402
-from actions.datadog_cases.manifest import MANIFEST_VERSION  # noqa: E402
+from datadog_case_actions.catalog import AREAS  # noqa: E402
+from datadog_case_actions.declare import Action, Effect  # noqa: E402
+from datadog_case_actions.manifest import MANIFEST_VERSION  # noqa: E402
 
 DIGEST = ROOT / "tests" / "reference_digest.json"
 MANIFESTS = ROOT / "manifests"
@@ -72,7 +73,7 @@ def load_digest(path: Path = DIGEST) -> dict[str, Any]:
 def declarations() -> Iterator[tuple[str, str, Action]]:
     """``(area, attribute name, declaration)`` for every declared action, in source order."""
     for area in AREAS:
-        module = importlib.import_module(f"actions.datadog_cases.catalog.{area}")
+        module = importlib.import_module(f"datadog_case_actions.catalog.{area}")
         for attr, value in vars(module).items():
             if isinstance(value, Action):
                 yield area, attr, value
@@ -352,7 +353,7 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
 
 
 def _check_examples(manifest: dict[str, Any]) -> None:
-    from actions.datadog_cases.runtime.request import validate
+    from datadog_case_actions.runtime.request import validate
 
     for example in manifest["examples"]:
         validate(manifest, example["input"])
@@ -419,7 +420,7 @@ def catalogue_markdown(manifests: dict[str, dict[str, Any]]) -> str:
 def entry_points_toml() -> str:
     lines = []
     for area, attr, action in declarations():
-        lines.append(f'"{action.id}" = "actions.datadog_cases.catalog.{area}:{attr}"')
+        lines.append(f'"{action.id}" = "datadog_case_actions.catalog.{area}:{attr}"')
     return "\n".join(lines) + "\n"
 
 

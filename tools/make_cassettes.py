@@ -35,9 +35,11 @@ from urllib.parse import urlencode
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+for _path in (ROOT / "actions", ROOT):  # the package's source root, then tools/
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from actions.datadog_cases.runtime.request import prepare  # noqa: E402
+from datadog_case_actions.runtime.request import prepare  # noqa: E402
 
 CASSETTES = ROOT / "cassettes"
 DIGEST = json.loads((ROOT / "tests" / "reference_digest.json").read_text(encoding="utf-8"))["operations"]

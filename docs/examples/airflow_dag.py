@@ -1,9 +1,9 @@
 """An incident DAG: create a case, then comment on it using the first task's XCom.
 
-Put this file in your dags folder.  The connection ``datadog_cases_default``
+Put this file in your dags folder.  The connection ``datadog_case_actions_default``
 holds the credentials (see docs/airflow.md); for a local try, point it at the
 sandbox: ``dd-cases serve`` and
-AIRFLOW_CONN_DATADOG_CASES_DEFAULT='{"conn_type": "datadog_cases", "host": "http://127.0.0.1:8126",
+AIRFLOW_CONN_DATADOG_CASE_ACTIONS_DEFAULT='{"conn_type": "datadog_case_actions", "host": "http://127.0.0.1:8126",
 "password": "sandbox", "extra": {"app_key": "sandbox"}}'.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag
 
-from actions.datadog_cases.adapters.airflow.decorators import case_task
-from actions.datadog_cases.adapters.airflow.operators import DatadogCaseActionOperator
+from datadog_case_actions.adapters.airflow.decorators import case_task
+from datadog_case_actions.adapters.airflow.operators import DatadogCaseActionOperator
 
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
 

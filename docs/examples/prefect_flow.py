@@ -12,7 +12,7 @@ Try it on the embedded sandbox (no account, no network, Prefect's ephemeral API)
 
 Against Datadog, save a credentials block once and pass its name::
 
-    from actions.datadog_cases.adapters.prefect import DatadogCasesCredentials
+    from datadog_case_actions.adapters.prefect import DatadogCasesCredentials
     DatadogCasesCredentials(api_key="…", app_key="…", site="datadoghq.eu").save("datadog")
     incident_triage(credentials="datadog", project_key="INC42")
 
@@ -27,7 +27,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, unmapped
 from pydantic import BaseModel, Field
 
-from actions.datadog_cases.adapters.prefect import DatadogCasesCredentials, atasks, tasks
+from datadog_case_actions.adapters.prefect import DatadogCasesCredentials, atasks, tasks
 
 #: The standard case type every Case Management organization has.
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
@@ -125,7 +125,7 @@ async def incident_triage_async(credentials: Credentials = "datadog", project_ke
 
 if __name__ == "__main__":
     # The whole flow on a sandbox server in this process: dummy keys, a throwaway database.
-    from actions.datadog_cases.sandbox import Sandbox, start_server_in_thread
+    from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
 
     server, url = start_server_in_thread(Sandbox(":memory:"))
     try:

@@ -19,8 +19,8 @@ pytest.importorskip("airflow")
 
 from jsonschema import Draft202012Validator  # noqa: E402
 
-from actions.datadog_cases import Connection, Runner  # noqa: E402
-from actions.datadog_cases.sandbox import Sandbox, start_server_in_thread  # noqa: E402
+from datadog_case_actions import Connection, Runner  # noqa: E402
+from datadog_case_actions.sandbox import Sandbox, start_server_in_thread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 API, APP = "SENTINEL-AIRFLOW-API-1", "SENTINEL-AIRFLOW-APP-2"
@@ -29,7 +29,7 @@ API, APP = "SENTINEL-AIRFLOW-API-1", "SENTINEL-AIRFLOW-APP-2"
 def test_provider_info_is_valid_and_discovered() -> None:
     import airflow
 
-    from actions.datadog_cases.adapters.airflow import get_provider_info
+    from datadog_case_actions.adapters.airflow import get_provider_info
 
     schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
     info = get_provider_info()
@@ -39,7 +39,7 @@ def test_provider_info_is_valid_and_discovered() -> None:
 
     manager = ProvidersManager()
     assert "datadog-case-actions" in manager.providers
-    assert "datadog_cases" in manager.hooks
+    assert "datadog_case_actions" in manager.hooks
 
 
 @pytest.mark.parametrize(
@@ -49,11 +49,11 @@ def test_provider_info_is_valid_and_discovered() -> None:
          "https://api.datadoghq.eu", {"DD-API-KEY": API, "DD-APPLICATION-KEY": APP}),
         ({"conn_type": "datadog", "host": "https://api.us5.datadoghq.com", "extra": {"api_key": API, "app_key": APP}},
          "https://api.us5.datadoghq.com", {"DD-API-KEY": API, "DD-APPLICATION-KEY": APP}),
-        ({"conn_type": "datadog_cases", "password": API, "extra": {"app_key": APP, "site": "ap1.datadoghq.com"}},
+        ({"conn_type": "datadog_case_actions", "password": API, "extra": {"app_key": APP, "site": "ap1.datadoghq.com"}},
          "https://api.ap1.datadoghq.com", {"DD-API-KEY": API, "DD-APPLICATION-KEY": APP}),
-        ({"conn_type": "datadog_cases", "host": "http://127.0.0.1:8126", "password": API, "extra": {"app_key": APP}},
+        ({"conn_type": "datadog_case_actions", "host": "http://127.0.0.1:8126", "password": API, "extra": {"app_key": APP}},
          "http://127.0.0.1:8126", {"DD-API-KEY": API, "DD-APPLICATION-KEY": APP}),
-        ({"conn_type": "datadog_cases", "extra": {"access_token": API}},
+        ({"conn_type": "datadog_case_actions", "extra": {"access_token": API}},
          "https://api.datadoghq.com", {"Authorization": f"Bearer {API}"}),
     ],
     ids=["datadog_default-site-host", "datadog_default-url-host", "own-site", "own-url", "oauth"],
@@ -61,7 +61,7 @@ def test_provider_info_is_valid_and_discovered() -> None:
 def test_the_hook_reads_both_connection_shapes(conn: dict[str, Any], url: str, headers: dict[str, str],
                                                monkeypatch: pytest.MonkeyPatch,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    from actions.datadog_cases.adapters.airflow.hooks import DatadogCasesHook
+    from datadog_case_actions.adapters.airflow.hooks import DatadogCasesHook
 
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("AIRFLOW_CONN_DATADOG_DEFAULT", json.dumps(conn))
@@ -74,25 +74,25 @@ def test_the_hook_reads_both_connection_shapes(conn: dict[str, Any], url: str, h
 def test_errors_map_to_airflow_retry_semantics(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from actions.datadog_cases.adapters.airflow.operators import run_action
-    from actions.datadog_cases.runtime.errors import ServerError
+    from datadog_case_actions.adapters.airflow.operators import run_action
+    from datadog_case_actions.runtime.errors import ServerError
 
-    monkeypatch.setenv("AIRFLOW_CONN_DATADOG_CASES_DEFAULT",
-                       json.dumps({"conn_type": "datadog_cases", "password": API, "extra": {"app_key": APP}}))
+    monkeypatch.setenv("AIRFLOW_CONN_DATADOG_CASE_ACTIONS_DEFAULT",
+                       json.dumps({"conn_type": "datadog_case_actions", "password": API, "extra": {"app_key": APP}}))
     with pytest.raises(AirflowFailException, match="priority"):  # bad input: no retry can fix it
-        run_action("update_priority", {"case_id": "OPS-1", "priority": "URGENT"}, "datadog_cases_default")
+        run_action("update_priority", {"case_id": "OPS-1", "priority": "URGENT"}, "datadog_case_actions_default")
 
     with Sandbox(":memory:") as sandbox:
         sandbox.set_faults(fail_next=10, error_status=503)
         server, url = start_server_in_thread(sandbox)
         try:
-            monkeypatch.setenv("AIRFLOW_CONN_DATADOG_CASES_DEFAULT", json.dumps(
-                {"conn_type": "datadog_cases", "host": url, "password": API,
+            monkeypatch.setenv("AIRFLOW_CONN_DATADOG_CASE_ACTIONS_DEFAULT", json.dumps(
+                {"conn_type": "datadog_case_actions", "host": url, "password": API,
                  "extra": {"app_key": APP}}))
             with pytest.raises(ServerError):  # retryable and idempotent: raised as is, the task's retries apply
-                run_action("get_projects", {}, "datadog_cases_default")
+                run_action("get_projects", {}, "datadog_case_actions_default")
             with pytest.raises(AirflowFailException, match="may have been applied"):  # a create after a 503
-                run_action("create_project", {"key": "X", "name": "x"}, "datadog_cases_default")
+                run_action("create_project", {"key": "X", "name": "x"}, "datadog_case_actions_default")
         finally:
             server.stop()
 
@@ -110,8 +110,8 @@ def test_the_documented_dag_creates_a_case_and_comments_on_it_through_xcom(tmp_p
     try:
         with Runner(Connection(api_key=API, app_key=APP, base_url=url)) as runner:
             project = runner.run("create_project", {"key": "AF", "name": "Airflow"})["data"]["id"]
-        os.environ["AIRFLOW_CONN_DATADOG_CASES_DEFAULT"] = json.dumps(
-            {"conn_type": "datadog_cases", "host": url, "password": API, "extra": {"app_key": APP}})
+        os.environ["AIRFLOW_CONN_DATADOG_CASE_ACTIONS_DEFAULT"] = json.dumps(
+            {"conn_type": "datadog_case_actions", "host": url, "password": API, "extra": {"app_key": APP}})
 
         from airflow.dag_processing.dagbag import DagBag
 

@@ -28,7 +28,7 @@ if HAVE_PREFECT:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
     # The runtime's own logger (retries, timings) goes to Prefect's run logs too: the sweep checks it as well.
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "actions.datadog_cases")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "datadog_case_actions")
 
 
 #: Prefect's clients leave sockets to its temporary API server (ports 8000-8999) to the garbage collector;

@@ -24,7 +24,7 @@ from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId  # noqa
 from prefect.logging.handlers import APILogHandler  # noqa: E402
 from prefect.utilities.callables import parameter_schema  # noqa: E402
 
-from actions.datadog_cases import (  # noqa: E402
+from datadog_case_actions import (  # noqa: E402
     ConfigurationError,
     Connection,
     InputError,
@@ -34,16 +34,16 @@ from actions.datadog_cases import (  # noqa: E402
     TransportError,
     list_actions,
 )
-from actions.datadog_cases.adapters import prefect as door  # noqa: E402
-from actions.datadog_cases.adapters.prefect import (  # noqa: E402
+from datadog_case_actions.adapters import prefect as door  # noqa: E402
+from datadog_case_actions.adapters.prefect import (  # noqa: E402
     DatadogCasesCredentials,
     atasks,
     case_task,
     is_retryable,
     tasks,
 )
-from actions.datadog_cases.manifest import load_manifest  # noqa: E402
-from actions.datadog_cases.typed import CreateCaseInputs, input_model  # noqa: E402
+from datadog_case_actions.manifest import load_manifest  # noqa: E402
+from datadog_case_actions.typed import CreateCaseInputs, input_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS = [info.id for info in list_actions()]
@@ -56,7 +56,7 @@ APP_KEY = f"dd-app-SENTINEL-{uuid.uuid4().hex}"
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     """A sandbox server on loopback, in a thread, with a throwaway database file: ``(sandbox, base_url)``."""
-    from actions.datadog_cases.sandbox import Sandbox, start_server_in_thread
+    from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
 
     sb = Sandbox(str(tmp_path / "sandbox.sqlite3"))
     server, url = start_server_in_thread(sb)
@@ -76,7 +76,7 @@ def credentials(sandbox: tuple[Any, str]) -> DatadogCasesCredentials:
 @pytest.fixture
 def runner(sandbox: tuple[Any, str]) -> Iterator[Any]:
     """A Runner on the same sandbox, to check the state the flows leave behind."""
-    from actions.datadog_cases import Runner
+    from datadog_case_actions import Runner
 
     with Runner(Connection(api_key="checker", app_key="checker", base_url=sandbox[1])) as r:
         yield r
@@ -319,7 +319,7 @@ def test_async_tasks_run_through_arun_and_retry_too(sandbox: Any, credentials: A
     case_id = _case(runner, "ASN")
     once = credentials.model_copy(update={"max_attempts": 1})
     calls: list[str] = []
-    from actions.datadog_cases.runtime import runner as runtime
+    from datadog_case_actions.runtime import runner as runtime
 
     arun = runtime.Runner.arun
 
@@ -347,7 +347,7 @@ def test_async_tasks_run_through_arun_and_retry_too(sandbox: Any, credentials: A
 
 
 def test_each_task_run_builds_and_closes_its_own_runner(credentials: Any, runner: Any) -> None:
-    from actions.datadog_cases.runtime import runner as runtime
+    from datadog_case_actions.runtime import runner as runtime
 
     case_id = _case(runner, "RUN")
     # The runners themselves are kept (not their id()s): a closed runner that is collected can
@@ -388,7 +388,7 @@ def test_tasks_pickle_by_reference_for_worker_processes(credentials: Any, runner
     script = (
         "import pickle, sys, asyncio\n"
         "task, atask, creds = pickle.loads(sys.stdin.buffer.read())\n"
-        "from actions.datadog_cases.adapters.prefect import tasks, atasks\n"
+        "from datadog_case_actions.adapters.prefect import tasks, atasks\n"
         "assert task.fn is tasks.get_case.fn and atask.fn is atasks.get_case.fn\n"
         f"print(task.fn(credentials=creds, case_id={case_id!r})['data']['id'])\n"
     )
@@ -516,7 +516,7 @@ def test_a_misconfigured_task_fails_at_once(capfd: pytest.CaptureFixture[str]) -
 def test_the_block_type_registers_with_its_secret_fields() -> None:
     DatadogCasesCredentials.register_type_and_schema()
     with get_client(sync_client=True) as client:
-        block_type = client.read_block_type_by_slug("datadog-cases-credentials")
+        block_type = client.read_block_type_by_slug("datadog-case-actions-credentials")
         schema = client.get_most_recent_block_schema_for_block_type(block_type.id)
     assert block_type.name == "Datadog Cases Credentials"
     assert schema is not None

@@ -12,15 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.runtime.errors import (
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.runtime.errors import (
     RateLimitedError,
     ServerError,
     TimeoutError,
     TransportError,
     UnexpectedResponseError,
 )
-from actions.datadog_cases.sandbox import Faults, Sandbox, start_server_in_thread
+from datadog_case_actions.sandbox import Faults, Sandbox, start_server_in_thread
 
 from .scripted import ScriptedServer
 
@@ -308,7 +308,7 @@ def test_async_connection_refused_is_retried_even_for_a_create() -> None:
 
 def test_the_orchestrators_retry_rule() -> None:
     """Airflow and Prefect retry a whole task only when that cannot make a second case."""
-    from actions.datadog_cases.runtime.errors import InputError, NotFoundError, safe_to_retry
+    from datadog_case_actions.runtime.errors import InputError, NotFoundError, safe_to_retry
 
     server = ServerError("HTTP 503", status=503)
     limited = RateLimitedError("HTTP 429", status=429)

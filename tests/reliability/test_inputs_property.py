@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.runtime.errors import InputError
-from actions.datadog_cases.runtime.runner import prepare
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.runtime.errors import InputError
+from datadog_case_actions.runtime.runner import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = json.loads((ROOT / "tests" / "reference_digest.json").read_text(encoding="utf-8"))["operations"]

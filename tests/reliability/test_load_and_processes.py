@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner
-from actions.datadog_cases.sandbox import AsyncSandboxTransport, Faults, Sandbox, start_server_in_thread
+from datadog_case_actions import Connection, RetryPolicy, Runner
+from datadog_case_actions.sandbox import AsyncSandboxTransport, Faults, Sandbox, start_server_in_thread
 
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
 
@@ -36,7 +36,7 @@ def _all_titles(sandbox: Sandbox) -> list[str]:
 def test_a_thousand_concurrent_creates_under_a_rate_limit_all_land_exactly_once(tmp_path: Any, caplog: Any) -> None:
     import logging
 
-    caplog.set_level(logging.WARNING, logger="actions.datadog_cases")
+    caplog.set_level(logging.WARNING, logger="datadog_case_actions")
     sandbox = Sandbox(":memory:")
     project = _project(sandbox)
     # In-process (AsyncSandboxTransport): fast enough that 250 requests per second is a real limit.

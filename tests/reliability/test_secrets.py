@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.datadog_cases import Connection, RetryPolicy, Runner, Secret
-from actions.datadog_cases.cli import main
-from actions.datadog_cases.runtime.errors import ActionError
-from actions.datadog_cases.runtime.runner import prepare
+from datadog_case_actions import Connection, RetryPolicy, Runner, Secret
+from datadog_case_actions.cli import main
+from datadog_case_actions.runtime.errors import ActionError
+from datadog_case_actions.runtime.runner import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 API = "SENTINEL-API-7f3a9c"
@@ -93,7 +93,7 @@ def test_command_line_output(tmp_path: Path) -> None:
         ["describe", "get_case"],
     ]
     for argv in runs:
-        done = subprocess.run([sys.executable, "-m", "actions.datadog_cases.cli", *argv], cwd=ROOT, env=env,
+        done = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", *argv], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
         clean(done.stdout, done.stderr)
 

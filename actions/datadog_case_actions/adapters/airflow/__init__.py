@@ -4,9 +4,9 @@ Importing this package does not import Airflow: ``get_provider_info`` (the
 ``apache_airflow_provider`` entry point) must stay cheap and must work in an
 environment without Airflow.  The hook and operator live in submodules.
 
-    from actions.datadog_cases.adapters.airflow.operators import DatadogCaseActionOperator
-    from actions.datadog_cases.adapters.airflow.hooks import DatadogCasesHook
-    from actions.datadog_cases.adapters.airflow.decorators import case_task
+    from datadog_case_actions.adapters.airflow.operators import DatadogCaseActionOperator
+    from datadog_case_actions.adapters.airflow.hooks import DatadogCasesHook
+    from datadog_case_actions.adapters.airflow.decorators import case_task
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from ... import __version__
 
 __all__ = ["get_provider_info", "CONN_TYPE", "DEFAULT_CONN_ID"]
 
-CONN_TYPE = "datadog_cases"
-DEFAULT_CONN_ID = "datadog_cases_default"
-_HOOK = "actions.datadog_cases.adapters.airflow.hooks.DatadogCasesHook"
+CONN_TYPE = "datadog_case_actions"
+DEFAULT_CONN_ID = "datadog_case_actions_default"
+_HOOK = "datadog_case_actions.adapters.airflow.hooks.DatadogCasesHook"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -34,9 +34,9 @@ def get_provider_info() -> dict[str, Any]:
                           "external-doc-url": "https://docs.datadoghq.com/api/latest/case-management/",
                           "tags": ["service"]}],
         "hooks": [{"integration-name": "Datadog Case Management",
-                   "python-modules": ["actions.datadog_cases.adapters.airflow.hooks"]}],
+                   "python-modules": ["datadog_case_actions.adapters.airflow.hooks"]}],
         "operators": [{"integration-name": "Datadog Case Management",
-                       "python-modules": ["actions.datadog_cases.adapters.airflow.operators"]}],
+                       "python-modules": ["datadog_case_actions.adapters.airflow.operators"]}],
         "connection-types": [{
             "connection-type": CONN_TYPE,
             "hook-class-name": _HOOK,

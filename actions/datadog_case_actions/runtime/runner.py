@@ -52,7 +52,7 @@ def prepare(action: Any, inputs: Mapping[str, Any] | None = None) -> PreparedReq
     manifest = _manifest_of(action)
     if inputs is None:
         inputs = {}
-    elif hasattr(inputs, "to_inputs"):  # a typed model from actions.datadog_cases.typed
+    elif hasattr(inputs, "to_inputs"):  # a typed model from datadog_case_actions.typed
         inputs = inputs.to_inputs()
     validate(manifest, inputs)
     return build(manifest, inputs)

@@ -1,6 +1,6 @@
 """Typed inputs: one pydantic model per action, generated from its manifest's ``input_schema``.
 
-    from actions.datadog_cases.typed import input_model
+    from datadog_case_actions.typed import input_model
     CreateCaseInputs = input_model("create_case")          # any id spelling; cached
     inputs = CreateCaseInputs(title="DB is down", type_id="…", project_id="…", priority="P1")
     run("create_case", inputs)                              # a model is accepted wherever inputs are
@@ -24,7 +24,7 @@ they came through; the models are a typed front for them, and agree with the
 schema on the examples of every manifest (``tests/test_typed.py``).
 
 Models are built on first use (building all 66 costs ~0.2 s) and cached per
-action.  They are importable by name (``from actions.datadog_cases.typed
+action.  They are importable by name (``from datadog_case_actions.typed
 import CreateCaseInputs``), nested ones too, so their instances pickle.
 """
 

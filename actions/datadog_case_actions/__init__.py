@@ -1,9 +1,9 @@
 """Every Datadog Case Management API operation as a self-describing action.
 
-    from actions.datadog_cases import run, Connection
+    from datadog_case_actions import run, Connection
     case = run("create_case", {"title": "DB down", "type_id": "...", "project_id": "..."})
 
-Names are imported lazily: ``import actions.datadog_cases`` and listing the
+Names are imported lazily: ``import datadog_case_actions`` and listing the
 catalogue import neither httpx, pydantic nor jsonschema.
 """
 

@@ -1,7 +1,7 @@
 """An MCP server offering every action as a tool (66, where Datadog's own MCP server offers 9 case tools).
 
-    python -m actions.datadog_cases.adapters.mcp            # stdio; credentials from DD_* variables
-    python -m actions.datadog_cases.adapters.mcp --sandbox  # on the embedded sandbox
+    python -m datadog_case_actions.adapters.mcp            # stdio; credentials from DD_* variables
+    python -m datadog_case_actions.adapters.mcp --sandbox  # on the embedded sandbox
     dd-cases mcp [--sandbox [--sandbox-path FILE]]          # the same
 
 Each tool is named after the action (``create_case``), described by its

@@ -1,6 +1,6 @@
 """TaskFlow: ``case_task("create_case")`` is a ``@task`` that runs the action with the inputs it is given.
 
-    from actions.datadog_cases.adapters.airflow.decorators import case_task
+    from datadog_case_actions.adapters.airflow.decorators import case_task
 
     created = case_task("create_case")(inputs={"title": "DB down", "type_id": ..., "project_id": ...})
     case_task("comment_case", task_id="comment")(

@@ -18,7 +18,7 @@ Rules:
   request surely never left.
 * ``deadline`` bounds the whole call, waits included.
 
-Logging (logger ``actions.datadog_cases``) carries method, path, status,
+Logging (logger ``datadog_case_actions``) carries method, path, status,
 attempt and timing, never headers.
 """
 
@@ -49,7 +49,7 @@ from .request import PreparedRequest
 
 __all__ = ["Transport", "Response", "user_agent"]
 
-log = logging.getLogger("actions.datadog_cases")
+log = logging.getLogger("datadog_case_actions")
 
 # Failures where the request surely never reached the server: safe to retry anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

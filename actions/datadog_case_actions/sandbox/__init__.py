@@ -1,6 +1,6 @@
 """A local, stateful emulator of the Datadog Case Management API (all 66 operations).
 
-    from actions.datadog_cases.sandbox import Sandbox, SandboxTransport
+    from datadog_case_actions.sandbox import Sandbox, SandboxTransport
     sb = Sandbox(":memory:")                      # or Sandbox() for the per-user file, Sandbox("x.sqlite3")
     runner = sb.runner()                          # a Runner wired in-process
     # or: httpx.Client(transport=SandboxTransport(sb), base_url="http://sandbox.local")

@@ -23,7 +23,7 @@ from .store import Store, default_db_path
 
 __all__ = ["Sandbox", "Response"]
 
-log = logging.getLogger("actions.datadog_cases.sandbox")
+log = logging.getLogger("datadog_case_actions.sandbox")
 
 #: (status, headers, body)
 Response = tuple[int, dict[str, str], bytes]

@@ -1,7 +1,7 @@
 """The Prefect 3 door: a credentials block and every action as a typed Prefect task.
 
     from prefect import flow
-    from actions.datadog_cases.adapters.prefect import DatadogCasesCredentials, tasks
+    from datadog_case_actions.adapters.prefect import DatadogCasesCredentials, tasks
 
     @flow
     def triage(credentials: str = "datadog"):           # the name of a saved block
@@ -15,7 +15,7 @@ the async one (``await atasks.get_case(...)``, run through ``Runner.arun``),
 Each task is named after its action (``create_case``), its description is the
 manifest's, its run names carry the action id (``datadog.update_priority[OPS-1]``)
 and its keyword parameters are the action's inputs, typed from the pydantic model
-of ``actions.datadog_cases.typed`` (enums as ``Literal``, required fields
+of ``datadog_case_actions.typed`` (enums as ``Literal``, required fields
 required, the others ``None`` = not sent).  The runtime still validates every
 call against the manifest's JSON Schema.
 
@@ -36,7 +36,7 @@ the task run only and never reach a log line.  Pass the block's *name* to tasks
 and flows (``credentials="datadog"``) so that parameters stored by Prefect hold
 no key at all.
 
-Register the block type with ``prefect block register -m actions.datadog_cases.adapters.prefect``.
+Register the block type with ``prefect block register -m datadog_case_actions.adapters.prefect``.
 Needs the ``[prefect]`` extra (Prefect 3).
 """
 
@@ -92,14 +92,14 @@ class DatadogCasesCredentials(Block):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     _block_type_name = "Datadog Cases Credentials"
-    _block_type_slug = "datadog-cases-credentials"
+    _block_type_slug = "datadog-case-actions-credentials"
     _description = (
         "API key and application key (or an OAuth access token) and site for the Datadog Case Management "
         "actions of datadog-case-actions."
     )
     _code_example = """
 ```python
-from actions.datadog_cases.adapters.prefect import DatadogCasesCredentials, tasks
+from datadog_case_actions.adapters.prefect import DatadogCasesCredentials, tasks
 
 credentials = DatadogCasesCredentials.load("BLOCK_NAME")
 tasks.get_case(credentials="BLOCK_NAME", case_id="OPS-1")  # in a flow; a block or its name

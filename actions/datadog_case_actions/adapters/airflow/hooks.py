@@ -2,7 +2,7 @@
 
 Two connection shapes are understood, so nobody re-enters credentials:
 
-* this provider's own type (``datadog_cases``): password = API key; extras
+* this provider's own type (``datadog_case_actions``): password = API key; extras
   ``app_key`` (or ``application_key``), ``access_token``, ``site``; host = an
   explicit API URL (a proxy, ``dd-cases serve``) or a site host;
 * the official Datadog provider's ``datadog_default``: extras ``api_key`` and

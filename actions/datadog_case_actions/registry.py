@@ -1,4 +1,4 @@
-"""Discover actions through the ``datadog_cases.actions`` entry-point group.
+"""Discover actions through the ``datadog_case_actions.actions`` entry-point group.
 
 Any installed distribution can add actions by declaring entry points in this
 group (name: the action id; value: ``module:attribute`` of an object with an
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUP", "ActionInfo", "discover", "list_actions", "resolve", "describe", "load", "UnknownActionError"]
 
-GROUP = "datadog_cases.actions"
+GROUP = "datadog_case_actions.actions"
 
 
 class UnknownActionError(LookupError):
