@@ -39,6 +39,7 @@ def test_public_names_are_stable() -> None:
         "AuthenticationError", "NotFoundError", "ConflictError", "RateLimitedError", "ServerError",
         "UnexpectedResponseError", "TransportError", "TimeoutError", "Action", "Effect", "list_actions",
         "describe", "load", "resolve", "UnknownActionError", "input_model", "__version__",
+        "CaseManagement", "AsyncCaseManagement", "NOT_GIVEN", "NotGiven",
     }
     assert set(pkg.__all__) == expected
     for name in expected - {"__version__"}:
