@@ -317,8 +317,8 @@ def types_module(module: Module) -> str:
                               "service sent.\nOutputs promise a key (``Required``) only where the live service always "
                               "returns it;\nenums in outputs are ``str`` (the service sends values the reference does "
                               "not list).")
-            + "\nfrom __future__ import annotations\n\n"
-            + f"from typing import {', '.join(_imports(body, ('Any', 'Literal', 'NotRequired', 'TypedDict')))}\n\n"
+            # no `from __future__ import annotations`: Python 3.11 only sees `NotRequired` in an evaluated annotation
+            + f"\nfrom typing import {', '.join(_imports(body, ('Any', 'Literal', 'NotRequired', 'TypedDict')))}\n\n"
             + "__all__ = [\n" + "".join(f"    {json.dumps(n)},\n" for n in names) + "]\n\n\n" + body)
 
 
