@@ -47,7 +47,8 @@ def keyword_params(fn: Any) -> dict[str, inspect.Parameter]:
 def test_every_action_has_a_method_and_every_paginated_one_an_iterator() -> None:
     for facade in FACADES:
         methods = {name for name in vars(facade) if not name.startswith("_")}
-        expected = {short(a) for a in MANIFESTS} | {f"iter_{short(a)}" for a, m in MANIFESTS.items() if m.get("pagination")}
+        paginated = {f"iter_{short(a)}" for a, m in MANIFESTS.items() if m.get("pagination")}
+        expected = {short(a) for a in MANIFESTS} | paginated
         assert methods == expected, facade
     assert any(m.get("pagination") for m in MANIFESTS.values())
 
@@ -249,7 +250,8 @@ def test_the_live_check_is_not_vacuous() -> None:
     doc = _old_case()
     del doc["data"]["attributes"]["title"]
     del doc["data"]["relationships"]["project"]["data"]["type"]
-    assert missing_required(doc, types.GetCaseResult) == ["/data/attributes/title", "/data/relationships/project/data/type"]
+    assert missing_required(doc, types.GetCaseResult) == [
+        "/data/attributes/title", "/data/relationships/project/data/type"]
 
 
 def test_what_the_service_always_sends_is_required_and_the_rest_is_not() -> None:

@@ -22,11 +22,13 @@ typed as the live API behaves, not as the reference promises ("strict in, tolera
 
 from __future__ import annotations
 
+import copy
 import json
 import keyword
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "actions" / "datadog_case_actions"
@@ -121,7 +123,7 @@ def _resource_type(resource: Mapping[str, Any]) -> str | None:
 
 def output_schema(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest's output schema with ``required`` as the live API behaves (see ``ALWAYS_PRESENT``)."""
-    schema = json.loads(json.dumps(manifest["output_schema"]))
+    schema: dict[str, Any] = copy.deepcopy(dict(manifest["output_schema"]))
 
     def clear(s: Any) -> None:  # the reference's own `required` lists are not evidence of what comes back
         if isinstance(s, dict):
@@ -151,17 +153,22 @@ def output_schema(manifest: Mapping[str, Any]) -> dict[str, Any]:
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
 #: Names the generated annotations use: a key spelt like one of them forces the functional TypedDict form.
 _RESERVED = {"str", "int", "float", "bool", "None", "list", "dict", "Any", "Literal", "NotRequired", "TypedDict"}
+_NAME = "\x00"  # stands for the class name in a class body until the name is chosen
+Field = tuple[str, str, bool, str]  # key, annotation, required, description
 
 
 def camel(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", text) if part)
 
 
+def _escape(text: str) -> str:
+    """*text* safe inside a triple-quoted docstring."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return text + " " if text.endswith('"') else text
+
+
 def _docstring(text: str, indent: str) -> str:
-    text = " ".join(str(text).split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text += " "
-    return f'{indent}"""{text}"""\n'
+    return f'{indent}"""{_escape(" ".join(str(text).split()))}"""\n'
 
 
 def _literal(value: Any) -> str:
@@ -199,7 +206,8 @@ class Module:
             return _union(self.annotation(option, (f"{names[0]}Option{i}", f"{names[1]}Option{i}"), output)
                           for i, option in enumerate(schema["anyOf"], 1))
         kinds = schema.get("type") or ("object" if "properties" in schema else [])
-        return _union(self._kind(kind, schema, names, output) for kind in ([kinds] if isinstance(kinds, str) else kinds))
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        return _union(self._kind(kind, schema, names, output) for kind in kinds)
 
     def _kind(self, kind: str, schema: dict[str, Any], names: tuple[str, str], output: bool) -> str:
         if kind in _SCALARS:
@@ -209,10 +217,10 @@ class Module:
         if kind != "object":
             return "Any"
         if schema.get("properties"):
-            kind = _resource_type(schema) if output and "id" in schema["properties"] else None
-            if kind:  # a JSON:API resource (`Case`) or a reference to one (`UserRef`)
+            resource_type = _resource_type(schema) if output and "id" in schema["properties"] else None
+            if resource_type:  # a JSON:API resource (`Case`) or a reference to one (`UserRef`)
                 resource = {"attributes", "relationships"} & set(schema["properties"])
-                names = (camel(kind) + ("" if resource else "Ref"), names[1])
+                names = (camel(resource_type) + ("" if resource else "Ref"), names[1])
             return self.typed_dict(schema, names, output)
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and extra:
@@ -221,11 +229,11 @@ class Module:
             return self.typed_dict(schema, names, output)
         return "dict[str, Any]"
 
-    def fields(self, schema: Mapping[str, Any], names: tuple[str, str], output: bool) -> list[tuple[str, str, bool, str]]:
+    def fields(self, schema: Mapping[str, Any], names: tuple[str, str], output: bool) -> list[Field]:
         """``(key, type, required, description)`` for each property of an object schema."""
         required = set(schema.get("required", ()))
-        return [(key, self.annotation(prop, (names[0] + camel(key), names[1] + camel(key)), output), key in required,
-                 prop.get("description", "") if isinstance(prop, dict) else "")
+        return [(key, self.annotation(prop, (names[0] + camel(key), names[1] + camel(key)), output),
+                 key in required, prop.get("description", "") if isinstance(prop, dict) else "")
                 for key, prop in schema.get("properties", {}).items()]
 
     def typed_dict(self, schema: Mapping[str, Any], names: tuple[str, str], output: bool,
@@ -245,18 +253,18 @@ class Module:
         self.bodies.setdefault(shape, name)
         if name not in self.names:
             self.names[name] = shape
-            self.classes.append(body.replace("{name}", name))
+            self.classes.append(body.replace(_NAME, name))
         return name
 
     @staticmethod
-    def _body(fields: list[tuple[str, str, bool, str]], doc: str, functional: bool) -> str:
+    def _body(fields: list[Field], doc: str, functional: bool) -> str:
         def typed(ann: str, required: bool) -> str:
             return ann if required else f"NotRequired[{ann}]"
 
-        if functional:
+        if functional:  # keys that are no identifiers, or that would shadow a type the annotations use
             members = "".join(f"    {json.dumps(k)}: {typed(a, r)},\n" for k, a, r, _ in fields)
-            return f'{{name}} = TypedDict("{{name}}", {{{{\n{members}}}}})\n'.replace("{{", "{").replace("}}", "}")
-        lines = ["class {name}(TypedDict):\n", _docstring(doc or "A JSON object.", "    ")]
+            return f'{_NAME} = TypedDict("{_NAME}", {{\n{members}}})\n'
+        lines = [f"class {_NAME}(TypedDict):\n", _docstring(doc or "A JSON object.", "    ")]
         for key, ann, required, description in fields:
             lines.append(f"\n    {key}: {typed(ann, required)}\n")
             if description:
@@ -293,33 +301,35 @@ class Surface:
 
 
 def surfaces(manifests: Mapping[str, Mapping[str, Any]], areas: Iterable[str]) -> tuple[Module, list[Surface]]:
-    """Every action's typed names, in one module.  Recorded operations go first, so a shared shape takes its
-    name (``Case``) from the live-checked typing, and the conservative variants get action-named classes."""
+    """Every action's typed names, in one module, and the actions in catalogue order.  Recorded operations are
+    typed first, so a shared shape takes its name (``Case``) from the live-checked typing and the conservative
+    variants of the others get action-named classes."""
     order = {area: i for i, area in enumerate(areas)}
-    ranked = sorted(manifests.values(), key=lambda m: (m["operation_id"] not in RECORDED_LIVE,
-                                                       order.get(m["group"], len(order)), m["id"]))
+    listed = sorted(manifests.values(), key=lambda m: (order.get(m["group"], len(order)), m["id"]))
     module = Module()
-    made = {m["id"]: Surface(m, module) for m in ranked}
-    return module, [made[m["id"]] for m in sorted(manifests.values(), key=lambda m: (order.get(m["group"], 0), m["id"]))]
+    made = {m["id"]: Surface(m, module) for m in sorted(listed, key=lambda m: m["operation_id"] not in RECORDED_LIVE)}
+    return module, [made[m["id"]] for m in listed]
 
 
-def _imports(text: str, names: Iterable[str]) -> list[str]:
-    """Those of *names* that *text* uses as code (docstrings do not count)."""
+def _imports(text: str, names: Iterable[str]) -> str:
+    """Those of *names* that *text* uses as code (docstrings do not count), comma-separated."""
     code = re.sub(r'"""[\s\S]*?"""', "", text)
-    return [n for n in names if re.search(rf"\b{n}\b", code)]
+    return ", ".join(n for n in names if re.search(rf"\b{n}\b", code))
+
+
+TYPES_DOC = """The typed inputs (``<Action>Params``) and outputs (``<Action>Result``) of every action.
+
+Plain ``TypedDict``s: at run time every value is an ordinary ``dict`` holding every key the service sent.
+Outputs promise a key (``Required``) only where the live service always returns it; enums in outputs
+are ``str`` (the service sends values the reference does not list)."""
 
 
 def types_module(module: Module) -> str:
     body = "\n\n".join(module.classes)
-    names = sorted(module.names)
-    return (HEADER.format(doc="The typed inputs (``<Action>Params``) and outputs (``<Action>Result``) of every action.\n\n"
-                              "Plain ``TypedDict``s: at run time every value is an ordinary ``dict``, with every key the "
-                              "service sent.\nOutputs promise a key (``Required``) only where the live service always "
-                              "returns it;\nenums in outputs are ``str`` (the service sends values the reference does "
-                              "not list).")
-            # no `from __future__ import annotations`: Python 3.11 only sees `NotRequired` in an evaluated annotation
-            + f"\nfrom typing import {', '.join(_imports(body, ('Any', 'Literal', 'NotRequired', 'TypedDict')))}\n\n"
-            + "__all__ = [\n" + "".join(f"    {json.dumps(n)},\n" for n in names) + "]\n\n\n" + body)
+    names = "".join(f"    {json.dumps(n)},\n" for n in sorted(module.names))
+    # no `from __future__ import annotations`: Python 3.11 sees `NotRequired` only in an evaluated annotation
+    typing = _imports(body, ("Any", "Literal", "NotRequired", "TypedDict"))
+    return f"{HEADER.format(doc=TYPES_DOC)}\nfrom typing import {typing}\n\n__all__ = [\n{names}]\n\n\n{body}"
 
 
 # -- the facade --------------------------------------------------------------------------------------------------
@@ -328,26 +338,25 @@ EFFECTS = {"read": "read (changes nothing)", "write": "write (changes data)",
            "destructive": "destructive (deletes data)"}
 
 
-def _doc(s: Surface, extra: str = "") -> str:
+def _method_doc(s: Surface, extra: str = "") -> str:
+    """The docstring of a method: what the action does, its effect, its HTTP call and its inputs."""
     m = s.manifest
     lines = [" ".join((m["description"] or m["title"]).split()), ""]
     if extra:
         lines += [extra, ""]
-    lines.append(f"Effect: {EFFECTS.get(m['effect'], m['effect'])}."
-                 + (" Preview API: may change without notice." if m.get("preview") else ""))
-    lines.append(f"Action ``{s.id}``: ``{m['method']} {m['path']}``.")
+    preview = " Preview API: may change without notice." if m.get("preview") else ""
+    lines += [f"Effect: {EFFECTS.get(m['effect'], m['effect'])}.{preview}",
+              f"Action ``{s.id}``: ``{m['method']} {m['path']}``."]
     if s.inputs:
         lines += ["", "Inputs:"]
-        for key, _, required, description in s.inputs:
-            first = " ".join(description.split())
-            lines.append(f"    {key}{' (required)' if required else ''}: {first}".rstrip(": "))
-    text = "\n".join(f"        {line}" if line else "" for line in lines).strip()
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        lines += [f"    {key}{' (required)' if required else ''}: {' '.join(text.split())}".rstrip(": ")
+                  for key, _, required, text in s.inputs]
+    text = _escape("\n".join(f"        {line}" if line else "" for line in lines).strip())
     return f'        """{text}\n        """\n'
 
 
 def _params(s: Surface, tail: list[str]) -> str:
-    ordered = sorted(s.inputs, key=lambda f: not f[2])
+    ordered = sorted(s.inputs, key=lambda f: not f[2])  # required first; all are keyword-only
     params = [f"{key}: {ann}" if required else f"{key}: {ann} | NotGiven = NOT_GIVEN"
               for key, ann, required, _ in ordered]
     return "".join(f"        {p},\n" for p in ["self", "*", *params, *tail])
@@ -362,50 +371,55 @@ def methods(s: Surface, asynchronous: bool) -> str:
     define = "async def" if asynchronous else "def"
     outcomes = [("Literal[False] = False", s.result), ("Literal[True]", "DryRunRequest"),
                 ("bool = False", f"{s.result} | DryRunRequest")]
-    text = "".join(f"    @overload\n    {define} {s.method}(\n{_params(s, [f'dry_run: {flag}'])}    ) -> {result}: ...\n\n"
-                   for flag, result in outcomes)
+    text = "".join(f"    @overload\n    {define} {s.method}(\n{_params(s, [f'dry_run: {flag}'])}    )"
+                   f" -> {out}: ...\n\n" for flag, out in outcomes)
     run = "await self._arun" if asynchronous else "self._run"
     text += (f"    {define} {s.method}(\n{_params(s, ['dry_run: bool = False'])}    ) -> Any:\n"
-             f"{_doc(s)}        return {run}({json.dumps(s.id)}, {_given(s)}, dry_run)\n")
+             f"{_method_doc(s)}        return {run}({json.dumps(s.id)}, {_given(s)}, dry_run)\n")
     if s.item is not None:
-        iterator, helper = ("AsyncIterator", "_aiterate") if asynchronous else ("Iterator", "_iterate")
+        iterator, helper, loop = ("AsyncIterator", "_aiterate", "async for") if asynchronous \
+            else ("Iterator", "_iterate", "for")
         caps = ["max_items: int | None = None", "max_pages: int | None = None"]
-        pages = (f"Every item of every page, fetched lazily as you iterate ({'async for' if asynchronous else 'for'}),"
-                 " up to ``max_items`` items or ``max_pages`` pages.")
-        text += (f"\n    def iter_{s.method}(\n{_params(s, caps)}    ) -> {iterator}[{s.item}]:\n{_doc(s, pages)}"
-                 f"        return self.{helper}({json.dumps(s.id)}, {_given(s)}, max_items, max_pages)\n")
+        pages = (f"Every item of every page, fetched lazily as you iterate ({loop}), up to ``max_items`` items or "
+                 "``max_pages`` pages.")
+        text += (f"\n    def iter_{s.method}(\n{_params(s, caps)}    ) -> {iterator}[{s.item}]:\n"
+                 f"{_method_doc(s, pages)}        return self.{helper}({json.dumps(s.id)}, {_given(s)}, "
+                 "max_items, max_pages)\n")
     return text
 
 
-FACADES = {
-    False: ("CaseManagement", "SyncFacade",
-            "Every Datadog Case Management action as a typed method.\n\n"
-            "    with CaseManagement(Connection.from_env()) as dd:\n"
-            "        case = dd.create_case(title=\"DB is down\", type_id=\"...\", project_id=\"...\", priority=\"P1\")\n"
-            "        dd.comment_case(case_id=case[\"data\"][\"id\"], comment=\"on it\")\n\n"
-            "    Takes a ``Connection`` (or ``None``: from the environment) or a ``Runner`` (shared, not closed here)."),
-    True: ("AsyncCaseManagement", "AsyncFacade",
-           "The async twin of ``CaseManagement``: every action as an awaitable typed method.\n\n"
-           "    async with AsyncCaseManagement(Connection.from_env()) as dd:\n"
-           "        case = await dd.get_case(case_id=\"...\")\n"
-           "        async for item in dd.iter_search_cases(filter=\"status:open\"):\n"
-           "            ...\n\n"
-           "    Takes a ``Connection`` (or ``None``: from the environment) or a ``Runner`` (shared, not closed here)."),
+FACADES = {  # asynchronous -> class name, base class, docstring
+    False: ("CaseManagement", "SyncFacade", """Every Datadog Case Management action as a typed method.
+
+    with CaseManagement(Connection.from_env()) as dd:
+        case = dd.create_case(title="DB is down", type_id="...", project_id="...", priority="P1")
+        dd.comment_case(case_id=case["data"]["id"], comment="on it")
+
+    Takes a ``Connection`` (``None``: from the environment) or a ``Runner`` (shared: not closed here).
+    """),
+    True: ("AsyncCaseManagement", "AsyncFacade", """The async twin of ``CaseManagement``: every action awaitable.
+
+    async with AsyncCaseManagement(Connection.from_env()) as dd:
+        case = await dd.get_case(case_id="...")
+        async for item in dd.iter_search_cases(filter="status:open"):
+            ...
+
+    Takes a ``Connection`` (``None``: from the environment) or a ``Runner`` (shared: not closed here).
+    """),
 }
 
 
 def client_module(module: Module, actions: list[Surface]) -> str:
-    classes = []
-    for asynchronous, (name, base, doc) in FACADES.items():
-        members = "\n".join(methods(s, asynchronous) for s in actions)
-        classes.append(f'class {name}({base}):\n    """{doc}\n    """\n\n{members}')
+    classes = [f'class {name}({base}):\n    """{doc}"""\n\n' + "\n".join(methods(s, asynchronous) for s in actions)
+               for asynchronous, (name, base, doc) in FACADES.items()]
     body = "\n\n".join(classes)
-    used = _imports(body, sorted(module.names))
+    types = "".join(f"    {n},\n" for n in _imports(body, sorted(module.names)).split(", "))
     return (HEADER.format(doc="``CaseManagement`` and ``AsyncCaseManagement``: every action as a typed method.")
             + "\nfrom __future__ import annotations\n\n"
-            + f"from typing import {', '.join(_imports(body, ('Any', 'AsyncIterator', 'Iterator', 'Literal', 'overload')))}\n\n"
+            + f"from collections.abc import {_imports(body, ('AsyncIterator', 'Iterator'))}\n"
+            + f"from typing import {_imports(body, ('Any', 'Literal', 'overload'))}\n\n"
             + "from ._facade import NOT_GIVEN, AsyncFacade, DryRunRequest, NotGiven, SyncFacade\n"
-            + "from .types import (\n" + "".join(f"    {n},\n" for n in used) + ")\n\n"
+            + f"from .types import (\n{types})\n\n"
             + '__all__ = ["CaseManagement", "AsyncCaseManagement", "NOT_GIVEN", "NotGiven", "DryRunRequest"]\n\n\n'
             + body)
 

@@ -7,7 +7,8 @@ that was not given, so that ``None`` (which some inputs take to clear a value) c
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Final, Iterator, Literal, Mapping, Self, TypedDict
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Final, Literal, Self, TypedDict
 
 from .runtime.connection import Connection
 from .runtime.runner import Runner
