@@ -60,3 +60,31 @@ def test_basedpyright_sees_exactly_the_expected_errors() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 errors" in done.stdout
+
+
+def test_the_readme_examples_check_as_their_comments_say(tmp_path: Path) -> None:
+    """The README's facade example checks clean, and each line of its "what they catch" block is an error."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    usage = next(b for b in blocks if "with CaseManagement(" in b)
+    mistakes = next(b for b in blocks if "# error:" in b)
+    header = ("from datadog_case_actions import CaseManagement\n"
+              "from datadog_case_actions.types import GetCaseResult\n\n\n"
+              "def usage() -> None:\n")
+    source = header + _indent(usage) + (
+        "\n\ndef mistakes(dd: CaseManagement, cid: str, t: str, p: str, case: GetCaseResult) -> None:\n"
+        + _indent(mistakes))
+    lines = source.splitlines()
+    (tmp_path / "readme_example.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(SNIPPETS / "mypy.ini"), "--cache-dir",
+         str(tmp_path / "cache"), str(tmp_path / "readme_example.py")],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    reported = {int(n) for n in re.findall(r"readme_example\.py:(\d+): error:", done.stdout)}
+    expected = {i for i, line in enumerate(lines, 1) if "# error:" in line}
+    assert len(expected) == 4
+    assert reported == expected, done.stdout
+
+
+def _indent(block: str) -> str:
+    return "".join(f"    {line}\n" for line in block.splitlines())
