@@ -147,6 +147,20 @@ def test_a_runner_handed_in_is_left_open() -> None:
         assert dd.connection is runner.connection
 
 
+def test_undocumented_fields_stay_in_the_result() -> None:
+    """Types describe what is documented; the result keeps whatever the service sent (here, a live-only key)."""
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=LIVE_CASE, headers={"Content-Type": "application/vnd.api+json"})
+
+    conn = Connection(api_key="k" * 32, app_key="a" * 40, base_url="http://127.0.0.1:9")
+    with Runner(conn, httpx_transport=httpx.MockTransport(answer)) as runner:
+        case = CaseManagement(runner).get_case(case_id="0bb969fd-0864-46a1-8e6d-35434e677004")
+    assert case == LIVE_CASE
+    assert cast(dict[str, Any], case["data"]["attributes"])["merge_status"] == "NOT_MERGED"
+
+
 def test_cold_start_imports_neither_the_facade_nor_the_types() -> None:
     code = (
         "import sys\n"

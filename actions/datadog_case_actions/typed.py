@@ -6,9 +6,12 @@
     run("create_case", inputs)                              # a model is accepted wherever inputs are
     inputs.to_inputs()                                      # the flat JSON inputs, unset fields left out
 
-What pydantic is for here: editors, type checkers and frameworks that build
-forms and signatures from pydantic (Prefect's parameter schemas and typed
-tasks, FastAPI bodies, notebooks) get one class per action with typed fields: ``string`` /
+For type checkers and editors the typed surface is the generated facade
+(``CaseManagement`` in ``client.py``, ``TypedDict``s in ``types.py``): classes
+built at run time, as here, are invisible to them.  What pydantic is for here:
+frameworks that build forms and signatures from pydantic at run time (Prefect's
+parameter schemas and typed tasks, FastAPI bodies, notebooks) get one class per
+action with typed fields: ``string`` /
 ``integer`` / ``number`` / ``boolean``, ``enum`` as ``Literal``, nullable
 types as ``X | None``, arrays as ``list[...]``, objects with properties as
 nested models (objects without as ``dict[str, ...]``), ``anyOf`` as a union;
