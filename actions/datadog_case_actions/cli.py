@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -271,19 +274,20 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 def _report(exc: BaseException, err: TextIO) -> int:
     from .runtime.errors import ActionError, ApiError, InputError
 
-    if isinstance(exc, registry.UnknownActionError):
-        err.write(f"error: {exc.args[0]}\n")
-        return 2
     if not isinstance(exc, ActionError):
         err.write(f"error: {type(exc).__name__}: {exc}\n")
         return 1
-    err.write(f"error: {exc}\n")
     if isinstance(exc, InputError):
+        # the message already lists the violations; print them once, one per line
+        noun = "violation" if len(exc.violations) == 1 else "violations"
+        err.write(f"error: {exc.action_id + ': ' if exc.action_id else ''}invalid input, "
+                  f"{len(exc.violations)} {noun}:\n")
         for v in exc.violations:
             err.write(f"  - {v.field or '(inputs)'}: {v.text}\n")
         err.write("  nothing was sent; see the inputs with: dd-cases describe " + (exc.action_id or "ACTION") + "\n")
-    elif isinstance(exc, ApiError):
-        err.write(f"  status: {exc.status}\n")
+        return exc.exit_code
+    err.write(f"error: {exc}\n")
+    if isinstance(exc, ApiError):  # the status is in the message ("HTTP 404: ..."); add the API's other messages
         for message in exc.messages[1:]:
             err.write(f"  - {message}\n")
     if exc.retryable:
@@ -304,7 +308,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         try:
             from .adapters.mcp import main as mcp_main
         except ImportError:
-            (stderr or sys.stderr).write("dd-cases mcp needs the MCP extra: pip install 'datadog-case-actions[mcp]'\n")
+            (stderr or sys.stderr).write("dd-cases mcp needs the MCP extra: pip install '.[mcp]' from a clone "
+                                       "(or the wheel: pip install 'datadog_case_actions-*.whl[mcp]')\n")
             return 2
         return mcp_main(argv[1:])
     if argv[:1] == ["export"]:

@@ -3,6 +3,7 @@
     ActionError                      every failure an action can raise
     ├── InputError                   inputs refused before any request (lists every violation)
     ├── ConfigurationError           no credentials, unknown site, bad option (before any request)
+    ├── UnknownActionError           no installed action has that id (also a LookupError)
     ├── ApiError                     the API answered with an error status
     │   ├── AuthenticationError      401 and 403
     │   ├── NotFoundError            404
@@ -21,12 +22,15 @@ own error texts, never from request headers.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the registry imports this module on the cold listing path
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ActionError",
     "InputError",
     "ConfigurationError",
+    "UnknownActionError",
     "ApiError",
     "AuthenticationError",
     "NotFoundError",
@@ -99,6 +103,12 @@ class InputError(ActionError):
 
 class ConfigurationError(ActionError):
     """The connection cannot be used as configured (missing keys, unknown site...)."""
+
+    exit_code = 2
+
+
+class UnknownActionError(ActionError, LookupError):
+    """No installed action has that id; the message lists close matches."""
 
     exit_code = 2
 
