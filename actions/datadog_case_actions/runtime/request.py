@@ -34,7 +34,7 @@ __all__ = ["PreparedRequest", "prepare", "validate", "validator_for", "path_para
 PATH_PARAMETER_MAX_LENGTH = 512
 # One segment, and not a dot segment: '.' and '..' are removed by URL normalisation (RFC 3986
 # 5.2.4), so GET /cases/. would become GET /cases.  Any '..' is refused, not only a whole one.
-_PATH_PARAMETER_PATTERN = r"^(?!\.$)(?!.*\.\.)[^/?#]+$"
+_PATH_PARAMETER_PATTERN = r"^(?!\.$)(?!.*\.\.)[^/?#]*$"  # empty: minLength alone says so
 _PATH_PARAMETER_MESSAGE = "must be a single path segment: not '.', no '/', '?', '#' or '..'"
 _SEGMENT = re.compile(_PATH_PARAMETER_PATTERN)
 
