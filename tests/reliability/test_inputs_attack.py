@@ -187,6 +187,17 @@ def test_the_cli_dry_run_shows_an_encoded_segment() -> None:
     assert json.loads(done.stdout)["url"] == "http://127.0.0.1:9/api/v2/cases/a%20b%25"
 
 
+def test_the_cli_sends_page_size_five_point_oh_as_five_and_refuses_nan() -> None:
+    done = _cli("run", "search_cases", "page_size=5.0", "page_number=1e1", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["url"].endswith("?page%5Bsize%5D=5&page%5Bnumber%5D=10")
+    for text in ("nan", "inf", "-Infinity", "5.5"):
+        done = _cli("run", "search_cases", f"page_size={text}", "--dry-run")
+        assert done.returncode == 2 and "page_size" in done.stderr, (text, done.stderr)
+    done = _cli("run", "search_cases", "page_size:=NaN", "--dry-run")  # raw JSON: Python's parser takes NaN
+    assert done.returncode == 2 and "page_size" in done.stderr, done.stderr
+
+
 # ---------------------------------------------------------------- schema positions, at any depth
 
 Step = tuple[str, Any]  # ("property", name) | ("items", None) | ("additional", key) | ("option", index)
