@@ -119,7 +119,8 @@ def _message(error: Any) -> str:
         given = re.match(r"'([^']+)' is a dependency of '([^']+)'", error.message)
         return f"is required when {given.group(2)} is given" if given else str(error.message)
     if error.validator == "minLength" and isinstance(error.instance, str):
-        return "must not be empty" if error.validator_value == 1 else f"must be at least {error.validator_value} characters"
+        least = error.validator_value
+        return "must not be empty" if least == 1 else f"must be at least {least} characters"
     if error.validator == "maxLength" and isinstance(error.instance, str):
         return f"is {len(error.instance)} characters long, at most {error.validator_value} allowed"
     if error.validator == "enum":
@@ -137,14 +138,15 @@ def _message(error: Any) -> str:
 
 def _unknown_fields(error: Any) -> list[Violation]:
     """One violation per unexpected key of an ``additionalProperties: false`` object, with a suggestion."""
-    known = list(error.schema.get("properties", {}))
+    known = error.schema.get("properties", {})
+    by_lower = {name.lower(): name for name in known}  # 'Title' and 'TITEL' find title too
     parent = _field_path(error)
     out = []
     for key in error.instance:
         if key in known:
             continue
-        close = difflib.get_close_matches(str(key).lower(), [k.lower() for k in known], n=1, cutoff=0.6)
-        hint = f"; did you mean {known[[k.lower() for k in known].index(close[0])]}?" if close else ""
+        close = difflib.get_close_matches(str(key).lower(), list(by_lower), n=1, cutoff=0.6)
+        hint = f"; did you mean {by_lower[close[0]]}?" if close else ""
         out.append(Violation(field=f"{parent}.{key}" if parent else str(key), message=f"unknown field{hint}",
                              validator="additionalProperties"))
     return out
