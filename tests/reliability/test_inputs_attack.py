@@ -8,6 +8,7 @@ really puts on the wire.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import math
@@ -110,6 +111,22 @@ def test_dot_empty_and_over_long_path_parameters_are_refused_naming_the_field(
             assert fields == [name], (label, info.value.violations)
             assert len(str(info.value)) < 400, "the refused value is echoed whole"
     assert len(wire.requests) == before, "a refused path parameter reached the wire"
+
+
+def test_the_async_path_refuses_them_too() -> None:
+    seen: list[httpx.Request] = []
+
+    async def go() -> None:
+        transport = httpx.MockTransport(lambda r: (seen.append(r), httpx.Response(204))[1])
+        async with Runner(CONNECTION, async_httpx_transport=transport) as runner:
+            for value in REFUSED.values():
+                with pytest.raises(InputError) as info:
+                    await runner.arun("delete_project", {"project_id": value})
+                assert [v.field for v in info.value.violations] == ["project_id"]
+            await runner.arun("delete_project", {"project_id": "P-1"})  # the wire works
+
+    asyncio.run(go())
+    assert [str(r.url) for r in seen] == [CONNECTION.url + "/api/v2/cases/projects/P-1"]
 
 
 @pytest.mark.parametrize(("manifest", "name"), PATH_PARAMETERS, ids=PATH_IDS)
