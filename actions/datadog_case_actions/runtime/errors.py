@@ -44,7 +44,26 @@ __all__ = [
     "error_for_status",
     "api_messages",
     "safe_to_retry",
+    "reduce_exception",
 ]
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """*cls* with *args*, made without calling its ``__init__`` (its fields come from the pickled state)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
+
+
+def reduce_exception(error: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` for exceptions whose ``__init__`` does not take ``self.args`` back.
+
+    ``BaseException.__reduce__`` rebuilds with ``cls(*self.args)``: an ``__init__``
+    taking other arguments (``InputError(violations)``, keyword-only fields) then
+    fails or builds a different error, and a worker pool that unpickles it breaks.
+    Rebuilding without ``__init__`` and restoring ``__dict__`` keeps every field.
+    """
+    return _restore, (type(error), error.args), dict(vars(error))
 
 
 class ActionError(Exception):
@@ -58,6 +77,9 @@ class ActionError(Exception):
         super().__init__(message)
         self.message = message
         self.action_id = action_id
+
+    # pickle and copy.deepcopy keep every field, whatever a subclass's __init__ takes
+    __reduce__ = reduce_exception
 
     def __str__(self) -> str:
         prefix = f"{self.action_id}: " if self.action_id else ""

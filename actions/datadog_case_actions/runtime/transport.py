@@ -362,7 +362,7 @@ class Transport:
         content = None
         headers = {}
         if request.body is not None:
-            content = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            content = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
         return client.build_request(request.method, request.path, params=request.params or None,
                                     content=content, headers=headers, timeout=timeout)
