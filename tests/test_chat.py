@@ -84,7 +84,7 @@ def test_destructive_actions_need_confirmation(chat: ChatOps) -> None:
         ("case show OPS-1 extra words", "unexpected words: extra words"),
         ("case run no_such_action", "unknown action 'no_such_action'"),
         ("case run", "say which action"),
-        ("case run get_case case_id=OPS-1 colour=red", "unknown field(s) colour"),
+        ("case run get_case case_id=OPS-1 colour=red", "colour: unknown field"),
     ],
 )
 def test_malformed_lines_get_a_helpful_reply_naming_the_field(chat: ChatOps, line: str, expected: str) -> None:

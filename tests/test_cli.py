@@ -105,3 +105,30 @@ def test_help_explains_inputs_credentials_and_exit_codes() -> None:
     out = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", "run", "--help"],
                          capture_output=True, text=True, check=True, env={**os.environ}).stdout
     assert "key=value" in out and "DD_API_KEY" in out and "exit codes" in out and "--dry-run" in out
+
+
+def test_every_error_is_printed_once() -> None:
+    code, _, err = cli("run", "update_priority", "case_id=OPS-1", "priority=URGENT", "--dry-run")
+    assert code == 2
+    assert err.count("URGENT") == 1 and err.count("- priority:") == 1, err
+    code, _, err = cli("run", "get_case", "case_id=NOPE-1", "--sandbox", "--sandbox-path", ":memory:")
+    assert code == 3 and err.count("404") == 1, err
+
+
+def test_an_unknown_action_is_an_action_error_with_exit_2() -> None:
+    from datadog_case_actions import ActionError, UnknownActionError
+    from datadog_case_actions.registry import resolve
+
+    with pytest.raises(ActionError) as info:
+        resolve("get_cas")
+    assert isinstance(info.value, UnknownActionError) and isinstance(info.value, LookupError)
+    assert "did you mean get_case" in str(info.value)
+    code, _, err = cli("run", "get_cas")
+    assert code == 2 and err.count("get_cas'") == 1 and "did you mean get_case" in err
+
+
+def test_version() -> None:
+    import datadog_case_actions
+
+    done = subprocess.run([sys.executable, "-m", "datadog_case_actions", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"dd-cases {datadog_case_actions.__version__}"

@@ -52,7 +52,11 @@ def test_demo_runs_the_incident_workflow_and_leaves_its_cases_in_the_sandbox(tmp
 
 def test_run_with_sandbox_persists_across_processes(tmp_path: Path) -> None:
     db = str(tmp_path / "cli.sqlite3")
-    project = json.loads(cli("run", "create_project", "key=OPS", "name=Ops", "--sandbox", "--sandbox-path", db).stdout)
+    refused = cli("run", "create_project", "key=OPS", "name=Ops", "--sandbox", "--sandbox-path", db)
+    assert refused.returncode == 2 and "add --create" in refused.stderr and not (tmp_path / "cli.sqlite3").exists()
+    made = cli("run", "create_project", "key=OPS", "name=Ops", "--sandbox", "--sandbox-path", db, "--create")
+    assert made.returncode == 0 and f"creating a new sandbox database at {db}" in made.stderr
+    project = json.loads(made.stdout)
     created = cli("run", "create_case", "title=DB down", f"type_id={CASE_TYPE}", f"project_id={project['data']['id']}",
                   "priority=P1", "--sandbox", "--sandbox-path", db)
     assert created.returncode == 0, created.stderr

@@ -132,8 +132,9 @@ def test_limits_patterns_formats_and_nullable_types() -> None:
     with pytest.raises(ValidationError) as info:
         get_case(case_id="a/b")
     assert "single path segment" in info.value.errors()[0]["msg"]
-    with pytest.raises(ValidationError):
-        get_case(case_id="")
+    for bad in ("", ".", "..", "x" * 513):  # empty, dot segments, over-long
+        with pytest.raises(ValidationError):
+            get_case(case_id=bad)
     search = input_model("search_cases")
     search(page_size=100, page_number=1)
     for bad in ({"page_size": 0}, {"page_size": 101}, {"page_number": 0}):
@@ -142,7 +143,7 @@ def test_limits_patterns_formats_and_nullable_types() -> None:
         assert info.value.errors()[0]["loc"] == (next(iter(bad)),)
     schema = search.model_json_schema()["properties"]["page_size"]["anyOf"][0]
     assert (schema["minimum"], schema["maximum"]) == (1, 100)
-    assert get_case.model_json_schema()["properties"]["case_id"]["pattern"] == r"^(?!.*\.\.)[^/?#]+$"
+    assert get_case.model_json_schema()["properties"]["case_id"]["pattern"] == r"^(?!\.$)(?!.*\.\.)[^/?#]*$"
     window = input_model("create_maintenance_window").model_json_schema()["properties"]["start_at"]
     assert window["format"] == "date-time"
     due = input_model("update_case_due_date")

@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -87,7 +90,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="run against the embedded sandbox instead of Datadog (same as --site sandbox)")
     p.add_argument("--sandbox-path", metavar="FILE",
                    help="the sandbox's SQLite file (default: the per-user file; overrides DD_SANDBOX_PATH)")
-    p.add_argument("--compact", action="store_true", help="print JSON on one line")
+    p.add_argument("-o", "--output", choices=["table", "json", "ndjson"],
+                   help="table (the default on a terminal), json (the default when piped; with --all-pages one "
+                        "JSON array) or ndjson (one item per line)")
+    p.add_argument("--fields", metavar="A,B", help="only these fields of each item, e.g. key,title,status "
+                                                   "(an item's own member, an attribute, or a dotted path)")
+    p.add_argument("--compact", action="store_true", help="with -o json: print JSON on one line")
+    p.add_argument("-y", "--yes", action="store_true",
+                   help="confirm a destructive action (asked on a terminal; required when not interactive)")
+    p.add_argument("--create", action="store_true",
+                   help="with --sandbox-path: create the database file if it does not exist yet")
 
     p = sub.add_parser(
         "demo", help="run an incident workflow end to end on the embedded sandbox",
@@ -101,6 +113,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="sandbox database to use (default: the per-user file, so `run --sandbox` sees the cases "
                         "afterwards; ':memory:' for a throwaway one)")
     p.add_argument("--json", action="store_true", help="print the steps as JSON instead of text")
+
+    p = sub.add_parser("sandbox", help="the per-user sandbox database: where it is, or reset it",
+                       description="Show where the sandbox database is, or empty it.")
+    p.add_argument("what", choices=["path", "reset"], help="path: print the database file; reset: forget every "
+                                                          "case, project and rule in it")
+    p.add_argument("--path", metavar="FILE", help="another sandbox file (default: DD_SANDBOX_PATH or the per-user file)")
+    p.add_argument("-y", "--yes", action="store_true", help="with reset: do not ask (required when not interactive)")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                       description="Print a completion script for action names and their input names.",
+                       epilog="examples:\n  eval \"$(dd-cases completion bash)\"          # in ~/.bashrc\n"
+                              "  dd-cases completion zsh > \"${fpath[1]}/_dd-cases\"\n"
+                              "  dd-cases completion fish > ~/.config/fish/completions/dd-cases.fish",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("shell", choices=["bash", "zsh", "fish"])
 
     sub.add_parser("serve", help="serve the sandbox over HTTP on loopback (see dd-cases serve --help)",
                    add_help=False, prefix_chars="\0").add_argument("serve_args", nargs=argparse.REMAINDER)
@@ -218,8 +245,29 @@ def _cmd_describe(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _connection(args: argparse.Namespace) -> Any:
-    from .runtime.connection import Connection, RetryPolicy
+class UsageError(Exception):
+    """Flags that contradict each other or cannot be honoured; nothing was sent (exit 2)."""
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if args.max_items is not None and not args.all_pages:
+        raise UsageError("--max-items only applies with --all-pages")
+    if args.max_items is not None and args.max_items < 1:
+        raise UsageError("--max-items must be at least 1")
+    if args.dry_run and args.all_pages:
+        raise UsageError("--dry-run shows one request; it cannot be combined with --all-pages")
+    if args.sandbox and (args.site or args.base_url):
+        raise UsageError("--sandbox cannot be combined with --site or --base-url")
+    if args.site and args.base_url:
+        raise UsageError("give --site or --base-url, not both")
+    if args.compact and args.output not in (None, "json"):
+        raise UsageError("--compact only applies to -o json")
+    if args.create and not args.sandbox_path:
+        raise UsageError("--create only applies with --sandbox-path")
+
+
+def _connection(args: argparse.Namespace, err: TextIO) -> Any:
+    from .runtime.connection import SANDBOX_SITE, Connection, RetryPolicy
 
     options: dict[str, Any] = {}
     if args.site:
@@ -231,10 +279,44 @@ def _connection(args: argparse.Namespace) -> Any:
     if args.no_retry:
         options["retry"] = RetryPolicy.none()
     if args.sandbox:
-        options["site"] = "sandbox"
+        options["site"] = SANDBOX_SITE
     if args.sandbox_path:
         options["sandbox_path"] = args.sandbox_path
-    return Connection.from_env(**options)
+    connection = Connection.from_env(**options)
+    if args.sandbox_path and not connection.is_sandbox:
+        raise UsageError("--sandbox-path only applies to the sandbox (add --sandbox, or set DD_SITE=sandbox)")
+    if connection.is_sandbox and not args.dry_run:
+        _check_sandbox_file(connection.sandbox_path, create=args.create, err=err)
+    return connection
+
+
+def _check_sandbox_file(path: str | None, *, create: bool, err: TextIO) -> None:
+    """A named sandbox file must exist: a typo must not silently open an empty database."""
+    if path is None or path == ":memory:" or Path(path).exists():
+        return
+    if not create:
+        raise UsageError(f"no sandbox database at {path}; check the path, or add --create to make a new one")
+    err.write(f"creating a new sandbox database at {path}\n")
+
+
+def _confirm(manifest: dict[str, Any], inputs: dict[str, Any], args: argparse.Namespace, stdin: TextIO,
+             err: TextIO) -> bool:
+    """Destructive actions ask on a terminal and need --yes otherwise."""
+    if args.yes or args.dry_run or manifest.get("effect") != "destructive":
+        return True
+    target = ", ".join(f"{k}={v}" for k, v in inputs.items() if isinstance(v, (str, int))) or "(no inputs)"
+    if not (_isatty(stdin) and _isatty(err)):
+        raise UsageError(f"{manifest['id']} is destructive ({target}); add --yes to confirm")
+    err.write(f"{manifest['title']}: {target}. This cannot be undone. Continue? [y/N] ")
+    err.flush()
+    return stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -245,9 +327,11 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
+    from .output import Printer
     from .runtime.runner import Runner, dry_run_request, prepare
 
+    _check_flags(args)
     manifest = registry.describe(args.action)
     try:
         inputs = _read_inputs(args.inputs, manifest["input_schema"], stdin)
@@ -255,35 +339,72 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         from .runtime.errors import InputError, Violation
 
         raise InputError([Violation(field="", message=str(exc), validator="syntax")], action_id=manifest["id"]) from None
-    connection = _connection(args)
+    connection = _connection(args, err)
     if args.dry_run:
         _print_json(dry_run_request(prepare(manifest["id"], inputs), connection), args.compact, out)
         return 0
+    prepare(manifest["id"], inputs)  # refuse bad inputs before asking for a confirmation
+    if not _confirm(manifest, inputs, args, stdin, err):
+        err.write("cancelled; nothing was sent\n")
+        return 1
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    printer = Printer(out, args.output or ("table" if _isatty(out) else "json"), fields, compact=args.compact)
     with Runner(connection) as runner:
         if args.all_pages:
-            for item in runner.iterate(manifest["id"], inputs, max_items=args.max_items):
-                _print_json(item, True, out)
-            return 0
-        _print_json(runner.run(manifest["id"], inputs), args.compact, out)
+            printer.stream(runner.iterate(manifest["id"], inputs, max_items=args.max_items))
+        else:
+            printer.document(runner.run(manifest["id"], inputs))
+    return 0
+
+
+def _cmd_sandbox(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
+    import os
+
+    from .sandbox.store import default_db_path
+
+    path = args.path or os.environ.get("DD_SANDBOX_PATH") or str(default_db_path())
+    if args.what == "path":
+        out.write(f"{path}\n")
+        return 0
+    if not Path(path).exists():
+        err.write(f"no sandbox database at {path}; nothing to reset\n")
+        return 0
+    if not args.yes:
+        if not (_isatty(stdin) and _isatty(err)):
+            raise UsageError(f"reset forgets every case, project and rule in {path}; add --yes to confirm")
+        err.write(f"Forget every case, project and rule in {path}? [y/N] ")
+        err.flush()
+        if stdin.readline().strip().lower() not in ("y", "yes"):
+            err.write("cancelled\n")
+            return 1
+    from .sandbox import Sandbox
+
+    with Sandbox(path) as sandbox:
+        sandbox.reset()
+    err.write(f"reset {path}\n")
     return 0
 
 
 def _report(exc: BaseException, err: TextIO) -> int:
     from .runtime.errors import ActionError, ApiError, InputError
 
-    if isinstance(exc, registry.UnknownActionError):
-        err.write(f"error: {exc.args[0]}\n")
+    if isinstance(exc, UsageError):
+        err.write(f"error: {exc}\n")
         return 2
     if not isinstance(exc, ActionError):
         err.write(f"error: {type(exc).__name__}: {exc}\n")
         return 1
-    err.write(f"error: {exc}\n")
     if isinstance(exc, InputError):
+        # the message already lists the violations; print them once, one per line
+        noun = "violation" if len(exc.violations) == 1 else "violations"
+        err.write(f"error: {exc.action_id + ': ' if exc.action_id else ''}invalid input, "
+                  f"{len(exc.violations)} {noun}:\n")
         for v in exc.violations:
             err.write(f"  - {v.field or '(inputs)'}: {v.text}\n")
         err.write("  nothing was sent; see the inputs with: dd-cases describe " + (exc.action_id or "ACTION") + "\n")
-    elif isinstance(exc, ApiError):
-        err.write(f"  status: {exc.status}\n")
+        return exc.exit_code
+    err.write(f"error: {exc}\n")
+    if isinstance(exc, ApiError):  # the status is in the message ("HTTP 404: ..."); add the API's other messages
         for message in exc.messages[1:]:
             err.write(f"  - {message}\n")
     if exc.retryable:
@@ -295,6 +416,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
          stdin: TextIO | None = None) -> int:
     """Entry point of ``dd-cases``; returns the exit code."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    try:
+        return _main(argv, out, err, inp)
+    except BrokenPipeError:
+        return _closed_pipe(out)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, inp: TextIO) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:  # the sandbox server owns its options and --help
         from .sandbox import serve_cli
@@ -304,7 +432,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         try:
             from .adapters.mcp import main as mcp_main
         except ImportError:
-            (stderr or sys.stderr).write("dd-cases mcp needs the MCP extra: pip install 'datadog-case-actions[mcp]'\n")
+            err.write("dd-cases mcp needs the MCP extra: pip install '.[mcp]' from a clone "
+                      "(or the wheel: pip install 'datadog_case_actions-*.whl[mcp]')\n")
             return 2
         return mcp_main(argv[1:])
     if argv[:1] == ["export"]:
@@ -319,12 +448,32 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _cmd_describe(args, out)
         if args.command == "demo":
             return _cmd_demo(args, out)
-        return _cmd_run(args, out, inp)
+        if args.command == "sandbox":
+            return _cmd_sandbox(args, out, inp, err)
+        if args.command == "completion":
+            from .completion import script
+
+            out.write(script(args.shell))
+            return 0
+        return _cmd_run(args, out, inp, err)
     except KeyboardInterrupt:
         err.write("interrupted\n")
         return 130
+    except BrokenPipeError:
+        raise  # not a failure of the action: main() ends quietly
     except Exception as exc:  # every failure ends in one readable line, never a traceback
         return _report(exc, err)
+
+
+def _closed_pipe(out: TextIO) -> int:
+    """The reader went away (``| head``): stop quietly, as other command-line tools do."""
+    import os
+
+    try:  # the interpreter flushes stdout at exit; point it at /dev/null so that flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ def coerce_value(text: str, schema: Mapping[str, Any] | None) -> Any:
                 return int(stripped)
             except ValueError:
                 pass
+            try:
+                whole = float(stripped)  # "5.0" and "1e3" are integers too; "nan" and "inf" are not
+            except ValueError:
+                pass
+            else:
+                if whole.is_integer():
+                    return int(whole)
         if t == "number":
             try:
                 number = float(stripped)

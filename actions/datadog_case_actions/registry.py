@@ -16,6 +16,7 @@ from collections import namedtuple
 from functools import lru_cache
 
 from .manifest import load_index, load_manifest
+from .runtime.errors import UnknownActionError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["GROUP", "ActionInfo", "discover", "list_actions", "resolve", "describe", "load", "UnknownActionError"]
 
 GROUP = "datadog_case_actions.actions"
-
-
-class UnknownActionError(LookupError):
-    """No installed action has that id (the message lists close matches)."""
 
 
 class ActionInfo(namedtuple("ActionInfo", "id title group effect preview distribution")):

@@ -7,7 +7,7 @@ the same with the async tasks.
 
 Try it on the embedded sandbox (no account, no network, Prefect's ephemeral API)::
 
-    pip install 'datadog-case-actions[prefect]'
+    pip install '.[prefect]'
     python docs/examples/prefect_flow.py
 
 Against Datadog, save a credentials block once and pass its name::

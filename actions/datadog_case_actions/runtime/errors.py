@@ -3,6 +3,7 @@
     ActionError                      every failure an action can raise
     ├── InputError                   inputs refused before any request (lists every violation)
     ├── ConfigurationError           no credentials, unknown site, bad option (before any request)
+    ├── UnknownActionError           no installed action has that id (also a LookupError)
     ├── ApiError                     the API answered with an error status
     │   ├── AuthenticationError      401 and 403
     │   ├── NotFoundError            404
@@ -21,12 +22,15 @@ own error texts, never from request headers.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the registry imports this module on the cold listing path
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ActionError",
     "InputError",
     "ConfigurationError",
+    "UnknownActionError",
     "ApiError",
     "AuthenticationError",
     "NotFoundError",
@@ -40,7 +44,26 @@ __all__ = [
     "error_for_status",
     "api_messages",
     "safe_to_retry",
+    "reduce_exception",
 ]
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """*cls* with *args*, made without calling its ``__init__`` (its fields come from the pickled state)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
+
+
+def reduce_exception(error: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` for exceptions whose ``__init__`` does not take ``self.args`` back.
+
+    ``BaseException.__reduce__`` rebuilds with ``cls(*self.args)``: an ``__init__``
+    taking other arguments (``InputError(violations)``, keyword-only fields) then
+    fails or builds a different error, and a worker pool that unpickles it breaks.
+    Rebuilding without ``__init__`` and restoring ``__dict__`` keeps every field.
+    """
+    return _restore, (type(error), error.args), dict(vars(error))
 
 
 class ActionError(Exception):
@@ -54,6 +77,9 @@ class ActionError(Exception):
         super().__init__(message)
         self.message = message
         self.action_id = action_id
+
+    # pickle and copy.deepcopy keep every field, whatever a subclass's __init__ takes
+    __reduce__ = reduce_exception
 
     def __str__(self) -> str:
         prefix = f"{self.action_id}: " if self.action_id else ""
@@ -99,6 +125,12 @@ class InputError(ActionError):
 
 class ConfigurationError(ActionError):
     """The connection cannot be used as configured (missing keys, unknown site...)."""
+
+    exit_code = 2
+
+
+class UnknownActionError(ActionError, LookupError):
+    """No installed action has that id; the message lists close matches."""
 
     exit_code = 2
 

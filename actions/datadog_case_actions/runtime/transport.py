@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import httpx
 
 from .. import __version__
-from .connection import Connection
+from .connection import SANDBOX_SITE, Connection
 from .errors import (
     ActionError,
     RateLimitedError,
@@ -294,13 +294,14 @@ class Transport:
         headers.update(self.connection.auth_headers())
         return headers
 
-    def _sandbox_transports(self) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]:
-        # Only when the connection names the sandbox: never a silent fallback.
-        from ..sandbox import AsyncSandboxTransport, Sandbox, SandboxTransport
-
+    def _site_transports(self) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]:
+        # Only when the connection names the sandbox: never a silent fallback.  The backend comes
+        # through a seam (runtime/backends.py), so the runtime never imports the sandbox.
         if self._sandbox is None:
-            self._sandbox = Sandbox(self.connection.sandbox_path)
-        return SandboxTransport(self._sandbox), AsyncSandboxTransport(self._sandbox)
+            from .backends import open_backend
+
+            self._sandbox = open_backend(SANDBOX_SITE, self.connection)
+        return self._sandbox.transports()
 
     def _forked(self) -> bool:
         """True in a forked child: the parent's pooled sockets must not be shared, so start afresh."""
@@ -322,7 +323,7 @@ class Transport:
             if self._client is None:
                 transport = self._httpx_transport
                 if transport is None and self.connection.is_sandbox:
-                    transport = self._sandbox_transports()[0]
+                    transport = self._site_transports()[0]
                 self._client = httpx.Client(base_url=self.connection.url, headers=self._headers(),
                                             timeout=self.connection.timeout, transport=transport,
                                             limits=self._limits, verify=self._verify)
@@ -347,7 +348,7 @@ class Transport:
             if self._aclient is None:
                 transport = self._async_httpx_transport
                 if transport is None and self.connection.is_sandbox:
-                    transport = self._sandbox_transports()[1]
+                    transport = self._site_transports()[1]
                 if transport is None:
                     transport = _async_network_transport(self._limits, self._verify)
                 self._aclient = httpx.AsyncClient(base_url=self.connection.url, headers=self._headers(),
@@ -361,7 +362,7 @@ class Transport:
         content = None
         headers = {}
         if request.body is not None:
-            content = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            content = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
         return client.build_request(request.method, request.path, params=request.params or None,
                                     content=content, headers=headers, timeout=timeout)

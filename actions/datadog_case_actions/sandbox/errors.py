@@ -13,6 +13,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from ..runtime.errors import reduce_exception
+
 __all__ = ["ApiFailure", "JSONAPI_ERROR_OPERATIONS", "error_document", "plain_error"]
 
 #: operations whose errors are JSON:API error objects (per the API reference)
@@ -47,6 +49,8 @@ class ApiFailure(Exception):
         self.pointer = pointer
         self.parameter = parameter
         self.headers = headers or {}
+
+    __reduce__ = reduce_exception  # picklable with its fields (a worker pool re-raises it)
 
 
 def plain_error(status: int, *messages: str) -> dict[str, Any]:

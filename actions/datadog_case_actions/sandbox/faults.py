@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
+from ..runtime.errors import reduce_exception
+
 __all__ = ["Faults", "FaultState", "ConnectionDropped", "DROP", "ERROR"]
 
 DROP = "drop"
@@ -33,6 +35,8 @@ class ConnectionDropped(Exception):
         super().__init__("connection dropped by an injected fault" + (" (after applying)" if applied else ""))
         #: whether the request's side effect was applied before the drop (``fail_after_apply``)
         self.applied = applied
+
+    __reduce__ = reduce_exception  # picklable with its fields (a worker pool re-raises it)
 
 
 @dataclass

@@ -10,12 +10,14 @@ as it does when a real server hangs up without answering.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import httpx
 
-from .app import Sandbox
 from .faults import ConnectionDropped
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the transports only call a Sandbox they are given; app.py imports this module
+    from .app import Sandbox
 
 __all__ = ["SandboxTransport", "AsyncSandboxTransport"]
 
@@ -31,9 +33,8 @@ def _dropped(request: httpx.Request) -> httpx.RemoteProtocolError:
 class SandboxTransport(httpx.BaseTransport):
     """``httpx.BaseTransport`` answering from a ``Sandbox`` (a new one at *path* when none is given)."""
 
-    def __init__(self, sandbox: Sandbox | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
-        self._owns = sandbox is None
-        self.sandbox = sandbox if sandbox is not None else Sandbox(path)
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox  # its owner closes it
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -44,17 +45,12 @@ class SandboxTransport(httpx.BaseTransport):
             raise _dropped(request) from None
         return httpx.Response(status, headers=headers, content=content, request=request)
 
-    def close(self) -> None:
-        if self._owns:
-            self.sandbox.close()
-
 
 class AsyncSandboxTransport(httpx.AsyncBaseTransport):
     """The async twin: latency is awaited (``asyncio.sleep``), never blocking the event loop."""
 
-    def __init__(self, sandbox: Sandbox | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
-        self._owns = sandbox is None
-        self.sandbox = sandbox if sandbox is not None else Sandbox(path)
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox  # its owner closes it
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -68,6 +64,3 @@ class AsyncSandboxTransport(httpx.AsyncBaseTransport):
             raise _dropped(request) from None
         return httpx.Response(status, headers=headers, content=content, request=request)
 
-    async def aclose(self) -> None:
-        if self._owns:
-            self.sandbox.close()
