@@ -6,7 +6,10 @@ anything touches the network.  The request is then built from the manifest's
 ``request`` binding: path parameters are percent-encoded into the path, query
 parameters get their API names (``page_size`` -> ``page[size]``) and body
 fields are placed at their JSON pointer inside the JSON:API envelope, together
-with the constants that go with them (``"type": "case"``...).
+with the constants that go with them (``"type": "case"``...).  Where the API
+renamed an enum value (``execute_workflow`` -> ``EXECUTE_WORKFLOW``), the
+binding's ``normalize`` member lists the old spellings, which are accepted and
+replaced by the current ones before sending.
 """
 
 from __future__ import annotations
@@ -184,9 +187,11 @@ def _keys(pointer: str) -> tuple[str, ...]:
     return tuple(pointer.lstrip("/").split("/"))
 
 
-# The manifest's request binding, compiled once per action: pointers split, constants paired.
+# The manifest's request binding, compiled once per action: pointers split, constants paired,
+# old enum spellings by input name.
+_Normalize = dict[str, tuple[tuple[tuple[str, ...], Mapping[str, str]], ...]]
 _Plan = tuple[str, str, str, bool, tuple[str, ...], tuple[tuple[str, str], ...], Any,
-              tuple[tuple[str, tuple[str, ...], tuple[tuple[tuple[str, ...], Any], ...]], ...]]
+              tuple[tuple[str, tuple[str, ...], tuple[tuple[tuple[str, ...], Any], ...]], ...], _Normalize]
 _plans: dict[str, _Plan] = {}
 
 
@@ -199,16 +204,30 @@ def _plan(manifest: Mapping[str, Any]) -> _Plan:
             (name, _keys(spec["pointer"]), tuple((_keys(p), c) for p, c in spec.get("with", {}).items()))
             for name, spec in binding.get("body", {}).items()
         )
+        normalize = {name: tuple((tuple(e["steps"]), e["aliases"]) for e in entries)
+                     for name, entries in binding.get("normalize", {}).items()}
         plan = (key, manifest["method"], manifest["path"], bool(manifest["idempotent"]),
                 tuple(binding.get("path", ())), tuple(binding.get("query", {}).items()),
-                binding.get("body_template"), fields)
+                binding.get("body_template"), fields, normalize)
         _plans[key] = plan
     return plan
 
 
+def _current_spelling(value: Any, steps: tuple[str, ...], aliases: Mapping[str, str]) -> Any:
+    """*value* (already a copy) with the old spelling at *steps* (names, ``[]`` for items) replaced."""
+    if not steps:
+        return aliases.get(value, value) if isinstance(value, str) else value
+    step, rest = steps[0], steps[1:]
+    if step == "[]" and isinstance(value, list):
+        return [_current_spelling(item, rest, aliases) for item in value]
+    if isinstance(value, dict) and step in value:
+        value[step] = _current_spelling(value[step], rest, aliases)
+    return value
+
+
 def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedRequest:
     """The request for already-validated *inputs* (see ``prepare``)."""
-    action_id, method, path, idempotent, path_names, query, template, fields = _plan(manifest)
+    action_id, method, path, idempotent, path_names, query, template, fields, normalize = _plan(manifest)
     for name in path_names:
         path = path.replace("{" + name + "}", quote(str(inputs[name]), safe=""))
     params = tuple(
@@ -222,7 +241,10 @@ def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedReq
         for name, keys, constants in fields:
             if name in inputs:
                 value = inputs[name]
-                _place(body, keys, _copy(value) if isinstance(value, (dict, list)) else value)
+                value = _copy(value) if isinstance(value, (dict, list)) else value
+                for steps, aliases in normalize.get(name, ()):
+                    value = _current_spelling(value, steps, aliases)
+                _place(body, keys, value)
                 for constant_keys, constant in constants:
                     _place(body, constant_keys, constant)
     return PreparedRequest(action_id=action_id, method=method, path=path, params=params, body=body,
