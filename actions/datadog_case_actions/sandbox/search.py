@@ -74,7 +74,8 @@ def _term(field: str | None, value: str, parameter: str) -> Predicate:
         return lambda c: any(_contains(c.get(k), value) for k in ("title", "description", "key"))
     if field == "status":
         status = _status_of(value, parameter)
-        return lambda c: c.get("status") == status
+        # a case type's own statuses (Pending Approval, Completed...) count in their group
+        return lambda c: c.get("status") == status or c.get("status_group") == "SG_" + status
     if field == "status_group":
         status = _status_of(value, parameter)
         return lambda c: c.get("status") == status
@@ -153,6 +154,12 @@ def matches(case: dict[str, Any], predicates: Iterable[Predicate]) -> bool:
     return all(p(case) for p in predicates)
 
 
+def _sortable_instant(text: str) -> str:
+    """An RFC 3339 UTC stamp with its fraction padded to 9 digits: live trims trailing zeros, which breaks string order."""
+    base, _, rest = text.rstrip("Z").partition(".")
+    return f"{base}.{rest.ljust(9, '0')}"
+
+
 def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list[dict[str, Any]]:
     """Stable sort; *cases* come in creation order, which breaks ties."""
     indexed = list(enumerate(cases))
@@ -161,7 +168,7 @@ def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list
     elif field == "status":
         key = lambda ic: (STATUS_RANK.get(ic[1].get("status"), 9), ic[0])
     else:
-        key = lambda ic: (ic[1].get("created_at", ""), ic[0])
+        key = lambda ic: (_sortable_instant(ic[1].get("created_at", "")), ic[0])
     indexed.sort(key=key, reverse=not ascending)
     return [c for _, c in indexed]
 
