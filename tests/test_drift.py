@@ -103,6 +103,12 @@ def test_case_links_check_their_prose_enumerations() -> None:
     assert [v.field for v in info.value.violations] == ["relationship"]
     with pytest.raises(InputError):
         prepare(manifest, {**LINK, "child_entity_type": "TICKET"})
+    # the list filters take the same values
+    listing = load_manifest("datadog.list_case_links")
+    query = {"entity_type": "CASE", "entity_id": LINK["parent_entity_id"]}
+    assert dict(prepare(listing, {**query, "relationship": "BLOCKS"}).params)["relationship"] == "BLOCKS"
+    with pytest.raises(InputError):
+        prepare(listing, {**query, "relationship": "BLOKS"})
 
 
 def test_all_16_insight_types_are_accepted_by_both_insight_actions() -> None:
