@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import re
 import threading
@@ -337,6 +338,34 @@ def test_comments_make_a_timeline(api: Api) -> None:
                     {"data": {"type": "case", "attributes": {"comment": "x"}}}).status_code == 404
     blank = api.call("POST", "/api/v2/cases/OPS-1/comment", {"data": {"type": "case", "attributes": {"comment": " "}}})
     assert blank.status_code == 400 and blank.json() == {"errors": [{"status": "400", "title": "Bad Request"}]}
+
+
+def test_25_comments_page_through_iterate_aiterate_and_the_cli(tmp_path: Path) -> None:
+    """The timeline pages zero-based; iterate, aiterate and --all-pages walk every page; comment_count follows."""
+    from datadog_case_actions.cli import main
+
+    db = str(tmp_path / "timeline.sqlite3")
+    with Sandbox(db) as sandbox, sandbox.runner() as runner:
+        project = runner.run("create_project", {"key": "TL", "name": "Timeline"})["data"]["id"]
+        case_id = runner.run("create_case", {"title": "t", "type_id": STANDARD, "project_id": project})["data"]["id"]
+        for i in range(25):
+            runner.run("comment_case", {"case_id": case_id, "comment": f"note {i}"})
+        newest_first = [f"note {i}" for i in reversed(range(25))]
+
+        def messages(cells: Any) -> list[str]:
+            return [c["attributes"]["cell_content"]["message"] for c in cells]
+
+        assert messages(runner.iterate("list_case_timeline", {"case_id": case_id, "page_size": 10})) == newest_first
+
+        async def walk() -> list[Any]:
+            return [c async for c in runner.aiterate("list_case_timeline", {"case_id": case_id, "page_size": 7})]
+
+        assert messages(asyncio.run(walk())) == newest_first
+        assert runner.run("get_case", {"case_id": case_id})["data"]["attributes"]["comment_count"] == 25
+    out = io.StringIO()
+    assert main(["run", "list_case_timeline", f"case_id={case_id}", "page_size=10", "--all-pages", "--sandbox",
+                 "--sandbox-path", db], stdout=out) == 0
+    assert messages(json.loads(line) for line in out.getvalue().splitlines()) == newest_first
 
 
 def test_watchers_insights_links_and_integrations(api: Api) -> None:

@@ -56,13 +56,14 @@ class Sandbox:
 
     ``Sandbox()`` uses the per-user database file (see ``default_db_path``);
     ``Sandbox(":memory:")`` keeps everything in memory; any other path is a file
-    that later processes can open again.  ``handle`` is the single, thread-safe
+    that later processes can open again.  *clock* (tests) returns an aware
+    ``datetime`` or integer nanoseconds since the epoch.  ``handle`` is the single, thread-safe
     entry point; ``SandboxTransport``/``AsyncSandboxTransport`` and the HTTP server
     are thin adapters around it.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, faults: Faults | None = None,
-                 clock: Callable[[], _dt.datetime] | None = None) -> None:
+                 clock: Callable[[], _dt.datetime | int] | None = None) -> None:
         self.path = str(default_db_path() if path is None else path)
         self._lock = threading.RLock()
         self._store = Store(self.path)
@@ -165,7 +166,8 @@ class Sandbox:
             # keep timestamps strictly increasing within the process (to the microsecond), for stable ordering
             ns = max(ns, self._last_ns + 1000)
         else:
-            ns = _nanoseconds(self._clock())
+            moment = self._clock()
+            ns = moment if isinstance(moment, int) else _nanoseconds(moment)
         self._last_ns = max(ns, self._last_ns)
         return ns
 
