@@ -76,9 +76,8 @@ def test_chat_lists_the_types_and_creates_a_case_of_one(made: tuple[Path, str, s
 
 def test_mcp_lists_the_type_and_creates_a_case_of_it(made: tuple[Path, str, str]) -> None:
     pytest.importorskip("mcp")
-    from mcp import Client
-
     from datadog_case_actions.adapters.mcp import build_server
+    from mcp import Client
 
     db, project_id, type_id = made
 

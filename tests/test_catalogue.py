@@ -32,8 +32,9 @@ def test_registry_holds_exactly_the_75_operations() -> None:
 
 def test_case_types_and_attributes_are_found_by_list() -> None:
     """`dd-cases list type` and `dd-cases list attribute` find the 9 operations the seed reference lacks."""
-    from datadog_case_actions.cli import main
     import io
+
+    from datadog_case_actions.cli import main
 
     nine = {a.id for a in registry.list_actions() if a.group in {"case_types", "custom_attributes"}}
     assert len(nine) == 9

@@ -214,3 +214,21 @@ def test_removing_a_documented_field_is_caught() -> None:
     manifest = manifest_for("SearchCases")
     del manifest["request"]["query"]["page_size"]
     assert any("page[size]" in p for p in params_problems(OPERATIONS["SearchCases"], manifest))
+
+
+def test_only_declared_extra_enum_values_are_tolerated() -> None:
+    """Old spellings (``x-aliases``) and live values (``x-live-values``) pass; any other difference is caught."""
+    op = OPERATIONS["CreateCaseAutomationRule"]
+    assert not request_problems(op, manifest_for("CreateCaseAutomationRule"))
+    manifest = manifest_for("CreateCaseAutomationRule")
+    manifest["input_schema"]["properties"]["action"]["properties"]["type"]["enum"].remove("EXECUTE_WORKFLOW")
+    assert any("action.type" in p and "enum" in p for p in request_problems(op, manifest))
+    manifest = manifest_for("CreateCaseAutomationRule")
+    manifest["input_schema"]["properties"]["action"]["properties"]["type"]["enum"].append("run_playbook")
+    assert any("action.type" in p and "enum" in p for p in request_problems(op, manifest))
+    manifest = manifest_for("GetCase")
+    case_type = manifest["output_schema"]["properties"]["data"]["properties"]["attributes"]["properties"]["type"]
+    assert case_type["x-live-values"] and not response_problems(OPERATIONS["GetCase"], manifest)
+    del case_type["x-live-values"]
+    assert any("attributes.type" in p for p in response_problems(OPERATIONS["GetCase"], manifest))
+

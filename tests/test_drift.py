@@ -16,6 +16,7 @@ import pytest
 from datadog_case_actions.manifest import load_manifest
 from datadog_case_actions.runtime.errors import InputError
 from datadog_case_actions.runtime.request import prepare
+
 from tools.drift import parse_drift
 from tools.reference import _prose_enum_values
 
@@ -53,18 +54,19 @@ PROSE_ENUMS = {
     ]
     for field in ("child_entity_type", "parent_entity_type", "relationship")
 } | {
-    (op, where, f"{prefix}trigger.data.change_type")
-    for op, where, prefix in [
-        ("CreateCaseAutomationRule", "request", "data.attributes."), ("CreateCaseAutomationRule", "201", "data.attributes."),
-        ("UpdateCaseAutomationRule", "request", "data.attributes."), ("UpdateCaseAutomationRule", "200", "data.attributes."),
-        ("GetCaseAutomationRule", "200", "data.attributes."), ("EnableCaseAutomationRule", "200", "data.attributes."),
-        ("DisableCaseAutomationRule", "200", "data.attributes."), ("ListCaseAutomationRules", "200", "data[].attributes."),
+    (op, where, f"{'data[]' if op.startswith('List') else 'data'}.attributes.trigger.data.change_type")
+    for op, where in [
+        ("CreateCaseAutomationRule", "request"), ("CreateCaseAutomationRule", "201"),
+        ("UpdateCaseAutomationRule", "request"), ("UpdateCaseAutomationRule", "200"),
+        ("GetCaseAutomationRule", "200"), ("EnableCaseAutomationRule", "200"),
+        ("DisableCaseAutomationRule", "200"), ("ListCaseAutomationRules", "200"),
     ]
 }
 LINK_ENTITY_TYPES = ["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"]
 LINK_RELATIONSHIPS = ["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"]
 LINK = {"parent_entity_id": "bf0cbac6-4c16-4cfb-b6bf-ca5e0ec37a4f", "parent_entity_type": "CASE",
-        "child_entity_id": "4417921d-0866-4a38-822c-6f2a0f65f77d", "child_entity_type": "CASE", "relationship": "BLOCKS"}
+        "child_entity_id": "4417921d-0866-4a38-822c-6f2a0f65f77d", "child_entity_type": "CASE",
+        "relationship": "BLOCKS"}
 RULE = {"project_id": "e555e290-ed65-49bd-ae18-8acbfcf18db7", "name": "Auto-assign", "state": "ENABLED",
         "action": {"type": "execute_workflow", "data": {"handle": "triage"}},
         "trigger": {"type": "status_transitioned", "data": {"from_status_name": "Open", "to_status_name": "Closed"}}}
@@ -120,7 +122,8 @@ def test_all_16_insight_types_are_accepted_by_both_insight_actions() -> None:
         request = prepare(manifest, {"case_id": "CASE-1", "insights": insights})
         assert [i["type"] for i in request.body["data"]["attributes"]["insights"]] == INSIGHT_TYPES
         with pytest.raises(InputError):
-            prepare(manifest, {"case_id": "CASE-1", "insights": [{"type": "NOT_AN_INSIGHT", "ref": "/x", "resource_id": "1"}]})
+            prepare(manifest, {"case_id": "CASE-1",
+                               "insights": [{"type": "NOT_AN_INSIGHT", "ref": "/x", "resource_id": "1"}]})
 
 
 @pytest.mark.parametrize("action_id", ["datadog.create_case_automation_rule", "datadog.update_case_automation_rule"])

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from datadog_case_actions.manifest import load_manifest
 from datadog_case_actions.runtime.request import prepare
+from jsonschema import Draft202012Validator
+
 from tools.live_fields import ATTRIBUTES, OBSERVED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,8 +70,8 @@ def _live_case() -> dict[str, Any]:
             "relationships": {"created_by": {"data": {"id": USER, "type": "user"}},
                               "project": {"data": {"id": "0e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b", "type": "project"}}},
         },
-        "included": [{"id": USER, "type": "user",
-                      "attributes": {"active": True, "email": "a@example.com", "handle": "a@example.com", "name": "A"}}],
+        "included": [{"id": USER, "type": "user", "attributes": {
+            "active": True, "email": "a@example.com", "handle": "a@example.com", "name": "A"}}],
     }
 
 

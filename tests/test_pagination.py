@@ -72,7 +72,8 @@ def test_iterate_pages_through_25_comments_of_the_timeline(case_with_comments: t
         runner = sandbox.runner()
         first = runner.run("list_case_timeline", {"case_id": case_id, "page_size": 10})["data"]
         assert len(first) == 10  # one call gives one page: the cut iterate removes
-        cells = list(runner.iterate("list_case_timeline", {"case_id": case_id, "page_size": 10, "sort_ascending": True}))
+        oldest_first = {"case_id": case_id, "page_size": 10, "sort_ascending": True}
+        cells = list(runner.iterate("list_case_timeline", oldest_first))
         assert _messages(cells) == texts  # pages 0, 1, 2 in order, nothing twice, nothing lost
         assert len(list(runner.iterate("list_case_timeline", {"case_id": case_id}))) == 25
         assert len(list(runner.iterate("list_case_timeline", {"case_id": case_id, "page_size": 7}, max_items=12))) == 12

@@ -23,7 +23,8 @@ Every change is listed in the digest's ``drift`` member, so a reader (and
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 # The nine type/attribute operations: the newer client (2.58.0 and later, see case-types-and-attributes.md,
 # "Preview (unstable) status") marks none of them unstable; their docs pages still say preview for two.
@@ -109,10 +110,13 @@ def apply_drift(operations: dict[str, dict[str, Any]], drift: dict[str, Any]) ->
     unknown = [op for op in drift["no_longer_preview"] if op not in operations]
     if unknown:
         raise ValueError(f"api-drift names operations the digest lacks: {unknown}")
+    def change(op_id: str, where: str, path: str, before: Any, after: Any) -> None:
+        changes.append({"operation": op_id, "where": where, "path": path, "before": before, "after": after})
+
     for op_id in [*drift["no_longer_preview"], *NEWER_SPEC_STABLE]:
         if operations[op_id]["preview"]:
             operations[op_id]["preview"] = False
-            changes.append({"operation": op_id, "where": "operation", "path": "preview", "before": True, "after": False})
+            change(op_id, "operation", "preview", True, False)
     insight = drift["insight_types"]
     renames = {tuple(v.lower() for v in values): values for values in drift["upper_case"].values()}
     for op_id, op in operations.items():
@@ -122,12 +126,12 @@ def apply_drift(operations: dict[str, dict[str, Any]], drift: dict[str, Any]) ->
                 continue
             if len(enum) > 1 and set(enum) < set(insight):
                 schema["enum"] = list(insight)
-                changes.append({"operation": op_id, "where": where, "path": path, "before": enum, "after": list(insight)})
+                change(op_id, where, path, enum, list(insight))
             elif tuple(enum) in renames and list(enum) != renames[tuple(enum)]:
                 new = renames[tuple(enum)]
                 schema["enum"] = list(new)
-                schema["x-aliases"] = dict(zip(enum, new))  # old spelling -> current; accepted from callers
-                changes.append({"operation": op_id, "where": where, "path": path, "before": enum, "after": list(new)})
+                schema["x-aliases"] = dict(zip(enum, new, strict=True))  # old -> current; accepted from callers
+                change(op_id, where, path, enum, list(new))
     for op_id, field, bound in drift["maximum"]:
         changes += _bound(operations, op_id, field, {"maximum": bound})
     for op_id, field, low, high in drift["items"]:
@@ -135,7 +139,8 @@ def apply_drift(operations: dict[str, dict[str, Any]], drift: dict[str, Any]) ->
     return changes
 
 
-def _bound(operations: dict[str, dict[str, Any]], op_id: str, field: str, keywords: dict[str, int]) -> list[dict[str, Any]]:
+def _bound(operations: dict[str, dict[str, Any]], op_id: str, field: str,
+           keywords: dict[str, int]) -> list[dict[str, Any]]:
     """Set *keywords* on the request field named *field* (its last dotted names) of *op_id*."""
     found = [(path, schema) for where, path, schema in _schemas(operations[op_id])
              if where == "request" and (path == f"data.attributes.{field}" or path.endswith(f".{field}"))]

@@ -381,7 +381,8 @@ SAME_TABLE_RE = re.compile(r"Same table as (\w+)(?:'s (\d{3}))?")
 # "#### CaseTypeResourceAttributes (…)" tables, which rows elsewhere name in their description only
 SHARED_SCHEMA_RE = re.compile(r"^#### (\w+)[^\n]*\n\n(\|.*?)(?=\n\n)", re.S | re.M)
 # A live error body quoted after a status, inline (`{...}`) or in a json fence.
-LIVE_ERROR_RE = re.compile(r"\b([45]\d\d)\b(?:(?!\b[45]\d\d\b).){0,200}?(?:```json\n|`)(\{\"errors\".*?\})(?:\n```|`)", re.S)
+LIVE_ERROR_RE = re.compile(
+    r"\b([45]\d\d)\b(?:(?!\b[45]\d\d\b).){0,200}?(?:```json\n|`)(\{\"errors\".*?\})(?:\n```|`)", re.S)
 ERROR_MODEL: dict[str, Any] = {
     "type": "object",
     "properties": {"errors": {"type": "array", "items": {"type": "string"}, "description": "List of error messages."}},
@@ -391,7 +392,7 @@ ERROR_MODEL: dict[str, Any] = {
 
 
 def _column_rows(table: list[list[str]], shared: dict[str, list[list[str]]] | None = None) -> list[list[str]]:
-    """A ``Parent field | Field | Type | Required | Enum values | Description`` table as the 4-cell rows of the first format.
+    """A ``Parent field | Field | Type | Required | Enum values | Description`` table as first-format rows.
 
     An object row without member rows whose description opens with the name of a *shared* schema
     ("CaseTypeResourceAttributes (`name` required inside).") gets that schema's rows as its members.
@@ -422,7 +423,8 @@ def _first_example(text: str) -> Any:
     return json.loads(inline.group(1)) if inline else None
 
 
-def parse_column_operation(title: str, section: str, shared: dict[str, list[list[str]]] | None = None) -> dict[str, Any]:
+def parse_column_operation(title: str, section: str,
+                           shared: dict[str, list[list[str]]] | None = None) -> dict[str, Any]:
     """One operation of the second format, in the digest's shape (``same_as`` left to resolve)."""
     head = OP_LINE_RE.search(section)
     if not head:
@@ -441,7 +443,8 @@ def parse_column_operation(title: str, section: str, shared: dict[str, list[list
     if req and body_head:
         table = _tables(req.group(1))[0]
         request = {"required": body_head.group(1) == "required", "description": body_head.group(2),
-                   "schema": to_schema(_build_tree(_column_rows(table, shared))), "example": _first_example(req.group(1))}
+                   "schema": to_schema(_build_tree(_column_rows(table, shared))),
+                   "example": _first_example(req.group(1))}
     responses: dict[str, Any] = {}
     resp = re.search(r"### Response\n(.*?)(?=\n---|\Z)", section, re.S)
     for heading, chunk in re.findall(r"^#### ([^\n]+)\n(.*?)(?=^#### |\Z)", resp.group(1) if resp else "", re.S | re.M):
@@ -480,10 +483,10 @@ def parse_column_reference(text: str) -> dict[str, dict[str, Any]]:
     parts = re.split(r"^## (.+?)\{% #[^%]*%\}\s*$", text, flags=re.M)
     shared = {name: _tables(table)[0] for name, table in SHARED_SCHEMA_RE.findall(parts[0])}
     by_title = {title.strip(): parse_column_operation(title.strip(), body, shared)
-                for title, body in zip(parts[1::2], parts[2::2])}
+                for title, body in zip(parts[1::2], parts[2::2], strict=True)}
     by_id = {op["operation_id_documented"]: op for op in by_title.values()}
     for op in by_title.values():
-        for status, response in op["responses"].items():
+        for response in op["responses"].values():
             schema = response["schema"]
             if isinstance(schema, dict) and "same_as" in schema:
                 other, other_status = schema["same_as"]
