@@ -674,8 +674,9 @@ def test_injected_errors_do_not_apply_the_change_unless_asked(api: Api) -> None:
     assert _count(api) == 1
 
     api.sb.set_faults(fail_next=1, error_status=502, fail_after_apply=True)
-    response = api.call("POST", "/api/v2/cases", {"data": {"type": "case", "attributes": {"title": "t", "type_id": STANDARD},
-                        "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}})
+    response = api.call("POST", "/api/v2/cases", {"data": {
+        "type": "case", "attributes": {"title": "t", "type_id": STANDARD},
+        "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}})
     assert response.status_code == 502 and response.json() == {"errors": ["Bad Gateway"]}
     assert _count(api) == 2  # applied, then the answer was lost
     assert api.case(pid)["attributes"]["key"] == "OPS-3"

@@ -516,7 +516,7 @@ def _(live: Live) -> None:
     assert live.call("DELETE", f"/api/v2/cases/types/{types[0]}").status_code == 204
     assert live.call("DELETE", f"/api/v2/cases/types/{types[1]}/custom_attributes/{configs[1]}").status_code == 204
     listed = live.ok("GET", "/api/v2/cases/types/custom_attributes")["data"]
-    assert [c["id"] for c in listed] == [c for t, c in sorted(zip(types, configs)) if c != configs[1]]
+    assert [c["id"] for c in listed] == [c for t, c in sorted(zip(types, configs, strict=True)) if c != configs[1]]
 
 
 @fact('Delete custom attributes config returns "Bad Request" response',
@@ -650,7 +650,8 @@ def _(live: Live) -> None:
 
 @fact('inferred (issue 11) from "Create custom attribute config for a case type returns "Not Found" response"',
       "CreateCase with an unknown (or deleted) case type is refused with 404 'case_type not found', as the service "
-      "answers for an unknown case type elsewhere; a type_id that is not a UUID is a bare 400.")
+      "answers for an unknown case type elsewhere; a type_id or project id that is not a UUID is a bare 400, "
+      "like a non-UUID assignee_id.")
 def _(live: Live) -> None:
     deleted = live.case_type()["id"]
     live.call("DELETE", f"/api/v2/cases/types/{deleted}")
@@ -660,6 +661,9 @@ def _(live: Live) -> None:
         response = live.call("POST", "/api/v2/cases", body)
         assert response.status_code == 404 and error(response)["title"] == "case_type not found"
     body["data"]["attributes"]["type_id"] = "t"  # type: ignore[index]
+    assert error(live.call("POST", "/api/v2/cases", body)) == {"status": "400", "title": "Bad Request"}
+    body["data"]["attributes"]["type_id"] = STANDARD  # type: ignore[index]
+    body["data"]["relationships"]["project"]["data"]["id"] = "DDFC"  # type: ignore[index]
     assert error(live.call("POST", "/api/v2/cases", body)) == {"status": "400", "title": "Bad Request"}
 
 
@@ -680,7 +684,8 @@ def _(live: Live) -> None:
     case_id = live.create_case()["data"]["id"]
     closed = live.case_op(case_id, "status", status="CLOSED")["data"]["attributes"]
     cell = live.case_op(case_id, "comment", comment="c")["data"][0]["attributes"]
-    micro, nano = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,5}[1-9])?Z", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z"
+    seconds = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+    micro, nano = seconds + r"(\.\d{0,5}[1-9])?Z", seconds + r"(\.\d{0,8}[1-9])?Z"
     for value in (closed["created_at"], closed["modified_at"]):
         assert re.fullmatch(micro, value), value
     for value in (closed["closed_at"], cell["created_at"]):

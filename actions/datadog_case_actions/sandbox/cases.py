@@ -103,7 +103,7 @@ def _configured(ctx: Ctx, case_type_id: str, key: str, title: str) -> dict[str, 
 
 @handler("CreateCase")
 def create_case(ctx: Ctx) -> Result:
-    project = ctx.project(ctx.inputs["project_id"])
+    project = ctx.project(ctx.body_uuid("project_id", "/data/relationships/project/data/id"))
     assignee = ctx.body_uuid("assignee_id", "/data/relationships/assignee/data/id") \
         if ctx.inputs.get("assignee_id") is not None else None
     type_id = ctx.body_uuid("type_id", f"{ATTR}/type_id")

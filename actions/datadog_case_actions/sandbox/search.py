@@ -155,7 +155,7 @@ def matches(case: dict[str, Any], predicates: Iterable[Predicate]) -> bool:
 
 
 def _sortable_instant(text: str) -> str:
-    """An RFC 3339 UTC stamp with its fraction padded to 9 digits: live trims trailing zeros, which breaks string order."""
+    """An RFC 3339 UTC stamp, fraction padded to 9 digits: live trims trailing zeros, which breaks string order."""
     base, _, rest = text.rstrip("Z").partition(".")
     return f"{base}.{rest.ljust(9, '0')}"
 
