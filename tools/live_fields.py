@@ -19,7 +19,8 @@ old spelling too and tells the request builder what to convert.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 OBSERVED = "Observed in live responses (not in the API reference)"
 
