@@ -667,6 +667,16 @@ def _(live: Live) -> None:
     assert error(live.call("POST", "/api/v2/cases", body)) == {"status": "400", "title": "Bad Request"}
 
 
+@fact('Update case attributes returns "Bad Request" response (2025-07-21); Update case description returns '
+      '"Bad Request" response (2025-08-20)',
+      "CreateCase accepts the deprecated type STANDARD in place of type_id and answers type_id ...0001.")
+def _(live: Live) -> None:
+    body = {"data": {"type": "case", "attributes": {"title": "legacy", "type": "STANDARD", "priority": "P4"},
+                     "relationships": {"project": {"data": {"id": live.project, "type": "project"}}}}}
+    attributes = live.ok("POST", "/api/v2/cases", body, 201)["data"]["attributes"]
+    assert (attributes["type_id"], attributes["type"]) == (STANDARD, "STANDARD")
+
+
 @fact('Update case description returns "Bad Request" response (recorded 200)',
       "UpdateCaseDescription with a valid body answers 200 and sets modified_at.")
 def _(live: Live) -> None:

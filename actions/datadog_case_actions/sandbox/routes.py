@@ -175,6 +175,7 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
 
     template = binding.get("body_template")
     fields = binding.get("body", {})
+    document: Any = None
     if template is not None or fields:
         if not body or not body.strip():
             raise ApiFailure(400, "request body is required: a JSON:API document with a 'data' object",
@@ -205,6 +206,8 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
                     if found is not _MISSING and found != constant:
                         raise _wrong_type(found, constant, const_pointer)
 
+    if document is not None:
+        _legacy_inputs(route.operation_id, document, inputs)
     problems: list[tuple[str, str, str, str]] = []  # (kind, location, message, input name)
     for name in schema.get("required", ()):
         if name not in inputs:
@@ -225,6 +228,24 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
         raise ApiFailure(400, detail, pointer=location if kind == "pointer" else None,
                          parameter=location if kind != "pointer" else None)
     return inputs
+
+
+#: operation -> (pointer of a deprecated body field, {its value: (input, value meant)}): what live also accepts
+_LEGACY = {
+    # July/August 2025 recordings: CreateCase took "type": "STANDARD" instead of type_id and answered type_id ...0001
+    "CreateCase": ("/data/attributes/type", {"STANDARD": ("type_id", "00000000-0000-0000-0000-000000000001")}),
+}
+
+
+def _legacy_inputs(operation: str, document: Any, inputs: dict[str, Any]) -> None:
+    """Fill an input from the deprecated field live still accepted in its place, when the input is absent."""
+    if operation not in _LEGACY:
+        return
+    pointer, meanings = _LEGACY[operation]
+    found = _resolve(document, pointer)
+    if isinstance(found, str) and found in meanings:
+        name, value = meanings[found]
+        inputs.setdefault(name, value)
 
 
 def _wrong_type(got: Any, expected: Any, pointer: str) -> ApiFailure:
