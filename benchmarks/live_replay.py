@@ -5,9 +5,10 @@
 Reads the official Python client's vcrpy cassettes from a local checkout (they are
 not part of this project and nothing of them is copied), replays every recorded
 call under ``/api/v2/cases`` in order against a fresh in-memory sandbox, and
-prints two counts: calls answered with the recorded status, and successful
+prints three counts: calls answered with the recorded status, successful
 answers carrying every field path the recorded answer has (extra fields are
-allowed: older recordings lack fields added later).  Ids are translated: the
+allowed: older recordings lack fields added later), and error answers whose
+error objects have the recorded keys and title.  Ids are translated: the
 project the scenarios use is the sandbox's, and every id a recorded answer
 created (case, comment, case type, config) maps to the id the sandbox gave.
 Calls to other APIs (users) are skipped; their ids pass through unchanged.
@@ -81,13 +82,20 @@ def _created_ids(recorded: Any, answered: Any) -> dict[str, str]:
     return pairs
 
 
-def replay(cassette: Path, verbose: bool) -> tuple[int, int, int, int]:
-    """``(calls, same status, successes, successes with every recorded field)`` for one scenario."""
+def _error_shape(document: Any) -> Any:
+    """The keys and title of each error object (details may name ids and differ)."""
+    if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
+        return document
+    return [sorted(e) + [e.get("title")] if isinstance(e, dict) else e for e in document["errors"]]
+
+
+def replay(cassette: Path, verbose: bool) -> tuple[int, int, int, int, int, int]:
+    """``(calls, same status, successes, with every recorded field, errors, errors of the recorded shape)``."""
     interactions = [i for i in yaml.safe_load(cassette.read_text(encoding="utf-8"))["interactions"]
                     if urlsplit(i["request"]["uri"]).path.startswith(CASES)]
     if not interactions:
-        return 0, 0, 0, 0
-    calls = same = successes = complete = 0
+        return 0, 0, 0, 0, 0, 0
+    calls = same = successes = complete = errors = shaped = 0
     with Sandbox(":memory:") as sb:
         project = json.loads(sb.handle("POST", f"{CASES}/projects", None, AUTH, json.dumps(
             {"data": {"type": "project", "attributes": {"key": "DDFC", "name": "Replay"}}}))[2])["data"]["id"]
@@ -114,7 +122,14 @@ def replay(cassette: Path, verbose: bool) -> tuple[int, int, int, int]:
                     print(f"  {cassette.stem}: {request['method']} {url.path}: missing {', '.join(missing[:8])}")
                 if status == expected:
                     ids.update(_created_ids(recorded, answered))
-    return calls, same, successes, complete
+            elif expected >= 400:
+                errors += 1
+                alike = _error_shape(recorded) == _error_shape(answered)
+                shaped += alike
+                if not alike and verbose:
+                    print(f"  {cassette.stem}: {request['method']} {url.path}: error {_error_shape(answered)}, "
+                          f"recorded {_error_shape(recorded)}")
+    return calls, same, successes, complete, errors, shaped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,15 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("cassettes", type=Path, help="the client's tests/v2/cassettes/test_scenarios directory")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    totals = [0, 0, 0, 0]
+    totals = [0] * 6
     scenarios = 0
     for cassette in sorted(args.cassettes.glob("*.yaml")):
         counts = replay(cassette, args.verbose)
         scenarios += counts[0] > 0
         totals = [t + c for t, c in zip(totals, counts, strict=True)]
-    calls, same, successes, complete = totals
+    calls, same, successes, complete, errors, shaped = totals
     print(f"{scenarios} scenarios, {calls} Case Management calls: {same}/{calls} with the recorded status; "
-          f"{complete}/{successes} successful answers carry every recorded field")
+          f"{complete}/{successes} successful answers carry every recorded field; "
+          f"{shaped}/{errors} error answers have the recorded keys and title")
     return 0
 
 
