@@ -368,6 +368,53 @@ def test_25_comments_page_through_iterate_aiterate_and_the_cli(tmp_path: Path) -
     assert messages(json.loads(line) for line in out.getvalue().splitlines()) == newest_first
 
 
+def test_case_types_govern_statuses_and_custom_attributes(api: Api) -> None:
+    """A type's statuses_config gives its cases' statuses; its configs say which custom attributes fit."""
+    change_request = "00000000-0000-0000-0000-000000000004"
+    pid = api.project()["id"]
+    api.case(pid, "Rotate keys", type_id=change_request)
+    pending = api.case_op("OPS-1", "status", status_name="Pending Approval")["attributes"]
+    assert (pending["status"], pending["status_group"]) == ("PENDING_APPROVAL", "SG_IN_PROGRESS")
+    assert api.keys(filter="status:in_progress") == ["OPS-1"]  # the group counts in the status filter
+    done = api.case_op("OPS-1", "status", status_name="Completed")["attributes"]
+    assert (done["status_name"], done["status_group"]) == ("Completed", "SG_CLOSED") and "closed_at" in done
+    assert api.call("POST", "/api/v2/cases/OPS-1/status",
+                    {"data": {"type": "case", "attributes": {"status_name": "In Progress"}}}).status_code == 400
+
+    own = api.ok("POST", "/api/v2/cases/types", {"data": {"type": "case_type", "attributes": {
+        "name": "Audit", "emoji": "🧾", "description": "first"}}})["data"]["id"]
+    renamed = api.ok("PUT", f"/api/v2/cases/types/{own}", {"data": {"type": "case_type", "attributes": {
+        "name": "Audit trail"}}})["data"]["attributes"]
+    assert (renamed["name"], renamed["description"], renamed["emoji"]) == ("Audit trail", "first", "🧾")  # kept
+    for method in ("PUT", "DELETE"):  # built-in types cannot be changed
+        assert api.call(method, f"/api/v2/cases/types/{STANDARD}", {"data": {"type": "case_type", "attributes": {
+            "name": "x"}}} if method == "PUT" else None).status_code == 400
+    assert api.call("GET", "/api/v2/cases/types/not-a-uuid/custom_attributes").status_code == 400
+
+    config_path = f"/api/v2/cases/types/{own}/custom_attributes"
+    config = api.ok("POST", config_path, {"data": {"type": "custom_attribute", "attributes": {
+        "key": "region", "display_name": "Region", "is_multi": False, "type": "TEXT"}}})["data"]["id"]
+    duplicate = api.call("POST", config_path, {"data": {"type": "custom_attribute", "attributes": {
+        "key": "region", "display_name": "Again", "is_multi": False, "type": "TEXT"}}})
+    assert duplicate.status_code == 400
+    select = api.ok("PUT", f"{config_path}/{config}", {"data": {"type": "custom_attribute", "attributes": {
+        "type": "SELECT", "type_data": {"options": [{"value": "eu"}, {"value": "us"}]}}}})["data"]["attributes"]
+    assert (select["type"], select["key"], select["display_name"]) == ("SELECT", "region", "Region")
+    api.case(pid, "Audit Q3", type_id=own)  # OPS-2
+
+    def set_region(value: Any, kind: str = "SELECT", multi: bool = False) -> httpx.Response:
+        return api.call("POST", "/api/v2/cases/OPS-2/custom_attributes/region", {"data": {"type": "case", "attributes": {
+            "is_multi": multi, "type": kind, "value": value}}})
+
+    assert set_region("eu").status_code == 200
+    assert set_region("mars").status_code == 400  # not an option
+    assert set_region("eu", "TEXT").status_code == 400  # not the configured type
+    assert set_region(["eu"], multi=True).status_code == 400  # not the configured multiplicity
+    assert api.call("DELETE", f"{config_path}/{config}").status_code == 204
+    assert set_region("eu").status_code == 404  # no longer configured
+    assert api.ok("GET", config_path) == {"data": []}
+
+
 def test_watchers_insights_links_and_integrations(api: Api) -> None:
     ops = api.project()["id"]
     api.case(ops)

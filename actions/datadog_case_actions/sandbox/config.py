@@ -407,7 +407,7 @@ def _entity(ctx: Ctx, entity_type: str, entity_id: str, pointer: str | None) -> 
     if not entity_type:
         raise ApiFailure(400, f"{pointer}: must not be empty", pointer=pointer)
     if entity_type == "CASE":
-        return entity_type, ctx.case(entity_id, pointer=pointer)["id"]
+        return entity_type, ctx.case(entity_id)["id"]
     return entity_type, entity_id
 
 

@@ -54,7 +54,7 @@ class Ctx:
 
     # -- lookups --------------------------------------------------------------------------------
 
-    def case(self, ident: str, *, pointer: str | None = None) -> dict[str, Any]:
+    def case(self, ident: str) -> dict[str, Any]:
         """A case by UUID or key (``OPS-12``); 404 ``case not found`` otherwise."""
         found = self.store.get("cases", ident) or self.store.find_by_key("cases", ident.upper())
         if found is None:

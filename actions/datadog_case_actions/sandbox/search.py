@@ -164,9 +164,9 @@ def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list
     """Stable sort; *cases* come in creation order, which breaks ties."""
     indexed = list(enumerate(cases))
     if field == "priority":
-        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (PRIORITY_RANK.get(ic[1].get("priority"), 9), ic[0])
+        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (PRIORITY_RANK.get(str(ic[1].get("priority")), 9), ic[0])
     elif field == "status":
-        key = lambda ic: (STATUS_RANK.get(ic[1].get("status"), 9), ic[0])
+        key = lambda ic: (STATUS_RANK.get(str(ic[1].get("status")), 9), ic[0])
     else:
         key = lambda ic: (_sortable_instant(ic[1].get("created_at", "")), ic[0])
     indexed.sort(key=key, reverse=not ascending)
