@@ -20,6 +20,7 @@ from .context import (
     STATUSES,
     Ctx,
     Result,
+    author_of,
     case_document,
     handler,
     included_users,
@@ -175,7 +176,8 @@ def search_cases(ctx: Ctx) -> Result:
     page = found[(number - 1) * size: number * size]
     pages = (len(found) + size - 1) // size
     # live: created_by_author on each result, total_cases in meta, the users of the whole page in included
-    return 200, {"data": [render_case(c, ctx.store, with_author=True) for c in page],
+    authors = {uid: author_of(ctx.store, uid) for uid in {c["created_by"] for c in page}}  # one lookup per user
+    return 200, {"data": [render_case(c, author=authors[c["created_by"]]) for c in page],
                  "meta": {"total_cases": len(found), "page": {"current": number, "size": len(page), "total": pages}},
                  "included": included_users(ctx.store, page)}
 

@@ -13,7 +13,7 @@ from .store import Store
 
 __all__ = ["Ctx", "Result", "HANDLERS", "handler", "render_case", "render_cell", "render_project",
            "render_rule", "render_notification_rule", "render_window", "render_view", "render_link",
-           "render_user", "included_users", "case_document", "is_uuid", "user_ref", "STATUSES",
+           "render_user", "included_users", "case_document", "author_of", "is_uuid", "user_ref", "STATUSES",
            "SANDBOX_NAMESPACE"]
 
 #: the uuid5 namespace of ids the sandbox derives (user ids, watcher ids)
@@ -141,7 +141,7 @@ def render_user(store: Store, user_id: str) -> dict[str, Any]:
     return {"id": user_id, "type": "user", "attributes": _user_attributes(store, user_id)}
 
 
-def _author(store: Store, user_id: str) -> dict[str, Any]:
+def author_of(store: Store, user_id: str) -> dict[str, Any]:
     """A timeline author as live writes it: upper-case ``ID``, then name, email, handle, active."""
     user = _user_attributes(store, user_id)
     return {"type": "USER", "content": {"ID": user_id, "name": user["name"], "email": user["email"],
@@ -153,8 +153,8 @@ _CASE_OPTIONAL = ("archived_at", "closed_at", "modified_at", "jira_issue", "serv
                   "security_resolved_reason", "linear_issue")
 
 
-def render_case(case: dict[str, Any], store: Store | None = None, *, with_author: bool = False) -> dict[str, Any]:
-    """A case resource with the live fields; *with_author* adds ``created_by_author`` (search results only)."""
+def render_case(case: dict[str, Any], *, author: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A case resource with the live fields; *author* is ``created_by_author`` (search results only)."""
     attributes: dict[str, Any] = {
         "attributes": case.get("attributes", {}),
         "comment_count": case.get("comment_count", 0),
@@ -178,8 +178,8 @@ def render_case(case: dict[str, Any], store: Store | None = None, *, with_author
     for optional in _CASE_OPTIONAL:
         if case.get(optional) is not None:
             attributes[optional] = case[optional]
-    if with_author and store is not None:
-        attributes["created_by_author"] = _author(store, case["created_by"])
+    if author is not None:
+        attributes["created_by_author"] = author
     relationships: dict[str, Any] = {}
     if case.get("assignee_id"):
         relationships["assignee"] = user_ref(case["assignee_id"])
@@ -207,14 +207,14 @@ def included_users(store: Store, cases: list[dict[str, Any]]) -> list[dict[str, 
 
 def case_document(store: Store, case: dict[str, Any]) -> dict[str, Any]:
     """``{"data": case, "included": [users]}``: what every case-returning call answers."""
-    return {"data": render_case(case, store), "included": included_users(store, [case])}
+    return {"data": render_case(case), "included": included_users(store, [case])}
 
 
 def render_cell(cell: dict[str, Any], store: Store) -> dict[str, Any]:
     """A comment as a live timeline cell: ``cell_content`` and the same content as a JSON string."""
     content = {"message": cell["message"]}
     attributes: dict[str, Any] = {
-        "author": _author(store, cell["author_id"]),
+        "author": author_of(store, cell["author_id"]),
         "cell_content": content,
         "content": json.dumps(content, separators=(",", ":"), ensure_ascii=False),
         "created_at": cell["created_at"],

@@ -163,12 +163,15 @@ def _sortable_instant(text: str) -> str:
 def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list[dict[str, Any]]:
     """Stable sort; *cases* come in creation order, which breaks ties."""
     indexed = list(enumerate(cases))
-    if field == "priority":
-        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (PRIORITY_RANK.get(str(ic[1].get("priority")), 9), ic[0])
-    elif field == "status":
-        key = lambda ic: (STATUS_RANK.get(str(ic[1].get("status")), 9), ic[0])
-    else:
-        key = lambda ic: (_sortable_instant(ic[1].get("created_at", "")), ic[0])
+
+    def key(item: tuple[int, dict[str, Any]]) -> tuple[Any, int]:
+        position, case = item
+        if field == "priority":
+            return PRIORITY_RANK.get(str(case.get("priority")), 9), position
+        if field == "status":
+            return STATUS_RANK.get(str(case.get("status")), 9), position
+        return _sortable_instant(case.get("created_at", "")), position
+
     indexed.sort(key=key, reverse=not ascending)
     return [c for _, c in indexed]
 
