@@ -120,6 +120,7 @@ class Ctx:
 
 
 def is_uuid(value: str) -> bool:
+    """The hyphenated 8-4-4-4-12 hex form, the only one the live API was seen taking."""
     return bool(_UUID.match(value))
 
 

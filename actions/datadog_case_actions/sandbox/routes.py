@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from ..manifest import load_index, load_manifest
 from ..runtime.fastcheck import FORMATS, TYPES
+from .context import is_uuid
 from .errors import ApiFailure, bad_request, generic_error, invalid_parameter
 
 __all__ = ["Route", "routes", "match", "decode_inputs", "PATH_UUIDS"]
@@ -28,8 +29,6 @@ __all__ = ["Route", "routes", "match", "decode_inputs", "PATH_UUIDS"]
 #: path parameters that must be UUIDs, with the name the live service gives them in its 400 "Invalid Parameter"
 #: (CommentID and CustomAttributeId as recorded; CaseTypeID by analogy, the case-type 400 was never recorded)
 PATH_UUIDS = {"cell_id": "CommentID", "custom_attribute_id": "CustomAttributeId", "case_type_id": "CaseTypeID"}
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 #: the statuses the live service names when it refuses one (``Update case status returns "Bad Request"``)
 LIVE_STATUSES = ("NOT_STARTED, IN_PROGRESS, CLOSED, ACKNOWLEDGED, TRIGGERED, PENDING_APPROVAL, COMPLETED, CANCELLED, "
@@ -166,7 +165,7 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
     for name in binding.get("path", ()):
         inputs[name] = path_params[name]
         where[name] = ("parameter", name)
-        if name in PATH_UUIDS and not _UUID.match(path_params[name]):
+        if name in PATH_UUIDS and not is_uuid(path_params[name]):
             raise invalid_parameter(PATH_UUIDS[name], parameter=name)
     for name, api_name in binding.get("query", {}).items():
         where[name] = ("parameter", api_name)
