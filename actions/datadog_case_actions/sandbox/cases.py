@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from .casetypes import (
-    BUILTIN_TYPES,
     REMOVE_TITLE,
     UPDATE_TITLE,
     case_type,
     check_custom_value,
     custom_config,
+    find_type,
     legacy_type,
     statuses_of,
 )
@@ -43,12 +43,6 @@ def _case_doc(ctx: Ctx) -> dict[str, Any]:
 
 def _one(ctx: Ctx, case: dict[str, Any], status: int = 200) -> Result:
     return status, case_document(ctx.store, case)
-
-
-def _type_of(ctx: Ctx, case: dict[str, Any]) -> dict[str, Any] | None:
-    """The case's type (even a deleted one), or None for a type the sandbox does not know (old data)."""
-    type_id = case.get("type_id", "")
-    return BUILTIN_TYPES.get(type_id) or ctx.store.get("case_types", type_id)
 
 
 def _status_from(statuses: dict[str, tuple[str, str]], status: str | None, status_name: str | None, *,
@@ -227,7 +221,7 @@ def update_description(ctx: Ctx) -> Result:
 @handler("UpdateStatus")
 def update_status(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    statuses = statuses_of(_type_of(ctx, case))
+    statuses = statuses_of(find_type(ctx, case.get("type_id", "")))
     status = _status_from(statuses, ctx.inputs.get("status"), ctx.inputs.get("status_name"))
     if status is None:
         raise bad_request(f"{ATTR}/status_name: missing required attribute (give status_name or status)",
@@ -503,7 +497,7 @@ def bulk_update(ctx: Ctx) -> Result:
         if action == "priority":
             case["priority"] = payload["priority"]
         elif action == "status":
-            _set_status(ctx, case, status, statuses_of(_type_of(ctx, case)))  # type: ignore[arg-type]
+            _set_status(ctx, case, status, statuses_of(find_type(ctx, case.get("type_id", ""))))  # type: ignore[arg-type]
         elif action == "assign":
             case["assignee_id"] = payload["assignee_id"]
         elif action == "unassign":

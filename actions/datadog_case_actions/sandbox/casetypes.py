@@ -15,7 +15,7 @@ from typing import Any
 from .context import Ctx, Result, handler
 from .errors import bad_request, not_found
 
-__all__ = ["STANDARD_TYPE_ID", "BUILTIN_TYPES", "case_type", "legacy_type", "statuses_of", "custom_config",
+__all__ = ["STANDARD_TYPE_ID", "BUILTIN_TYPES", "find_type", "case_type", "legacy_type", "statuses_of", "custom_config",
            "check_custom_value", "UPDATE_TITLE", "REMOVE_TITLE"]
 
 ATTR = "/data/attributes"
@@ -60,10 +60,15 @@ REMOVE_TITLE = ("failed to update batch: failed to apply command: failed to appl
 
 # -- lookups used by the case handlers -------------------------------------------------------------
 
-def case_type(ctx: Ctx, type_id: str, *, active: bool = True) -> dict[str, Any]:
-    """A built-in or created case type; 404 ``case_type not found`` (also for a deleted one when *active*)."""
-    found = BUILTIN_TYPES.get(type_id) or ctx.store.get("case_types", type_id)
-    if found is None or (active and found.get("deleted_at")):
+def find_type(ctx: Ctx, type_id: str) -> dict[str, Any] | None:
+    """A built-in or created case type (even a deleted one), or None."""
+    return BUILTIN_TYPES.get(type_id) or ctx.store.get("case_types", type_id)
+
+
+def case_type(ctx: Ctx, type_id: str) -> dict[str, Any]:
+    """An active case type; 404 ``case_type not found`` for an unknown or deleted one."""
+    found = find_type(ctx, type_id)
+    if found is None or found.get("deleted_at"):
         raise not_found("case_type not found")
     return found
 
@@ -129,7 +134,7 @@ def render_case_type(found: dict[str, Any]) -> dict[str, Any]:
 
 def render_config(ctx: Ctx, config: dict[str, Any]) -> dict[str, Any]:
     """A custom attribute config; ``case_type`` is the owning type's legacy type (TUNKNOWN for created types)."""
-    owner = BUILTIN_TYPES.get(config["case_type_id"]) or ctx.store.get("case_types", config["case_type_id"]) or {}
+    owner = find_type(ctx, config["case_type_id"]) or {}
     attributes: dict[str, Any] = {
         "case_type": legacy_type(owner),
         "case_type_id": config["case_type_id"],
