@@ -40,6 +40,7 @@ from datadog_case_actions.declare import Action, Effect  # noqa: E402
 from datadog_case_actions.manifest import MANIFEST_VERSION  # noqa: E402
 from datadog_case_actions.runtime.request import path_parameter_schema  # noqa: E402
 from tools import typegen  # noqa: E402
+from tools.live_fields import add_live_fields, alias_inputs, alias_notes, widen_aliases  # noqa: E402
 
 DIGEST = ROOT / "tests" / "reference_digest.json"
 MANIFESTS = ROOT / "manifests"
@@ -63,6 +64,9 @@ PARAM_EXAMPLES: dict[str, Any] = {
     "user_uuid": "00000000-0000-0000-0000-000000000000",
     "entity_type": "CASE",
     "entity_id": "aeadc05e-98a8-11ec-ac2c-da7ad0900001",
+    # a created case type and one of its configs, as in the type/attribute reference's examples
+    "case_type_id": "e3cb41d0-cd05-4c9d-8158-fc044587487f",
+    "custom_attribute_id": "d57aff81-87df-478e-af85-9553e0a5d221",
 }
 
 
@@ -300,6 +304,9 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
     unknown = set(action.schema) - set(flat.properties)
     if unknown:
         raise ValueError(f"{action.operation}: schema refinements for unknown inputs: {sorted(unknown)}")
+    normalize = alias_inputs(flat.properties)  # renamed enum spellings: both accepted, the current one sent
+    if normalize:
+        flat.binding["normalize"] = normalize
     input_schema = {
         "$schema": SCHEMA_DIALECT,
         "title": f"{op['title']}: inputs",
@@ -314,6 +321,8 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
     response = op["responses"][str(status)]
     if response.get("schema"):
         output_schema = {"$schema": SCHEMA_DIALECT, **output_schema_of(response["schema"])}
+        widen_aliases(output_schema)
+        add_live_fields(output_schema)
     else:
         output_schema = {
             "$schema": SCHEMA_DIALECT,
@@ -346,8 +355,9 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
     }
     if action.pagination:
         manifest["pagination"] = dict(action.pagination)
-    if action.notes:
-        manifest["notes"] = list(action.notes)
+    notes = [*action.notes, *alias_notes(normalize)]
+    if notes:
+        manifest["notes"] = notes
     _check_examples(manifest)
     return manifest
 

@@ -244,7 +244,8 @@ class Module:
         functional = any(not key.isidentifier() or keyword.iskeyword(key) or key in _RESERVED
                          for key, *_ in fields)
         body = self._body(fields, doc if doc is not None else schema.get("description", ""), functional)
-        shape = self._body(fields, "", functional)  # outputs alike but for their description are one class
+        # outputs alike but for their descriptions (the class's and its fields') are one class
+        shape = self._body([(key, ann, req, "") for key, ann, req, _ in fields], "", functional)
         if output and doc is None and shape in self.bodies:
             return self.bodies[shape]
         for name in (*names, *(f"{names[1]}{i}" for i in range(2, 100))):

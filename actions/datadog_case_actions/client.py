@@ -30,7 +30,9 @@ from .types import (
     CreateCaseParamsCustomAttributesValue,
     CreateCaseResult,
     CreateCaseServiceNowTicketResult,
+    CreateCaseTypeResult,
     CreateCaseViewResult,
+    CreateCustomAttributeConfigResult,
     CreateMaintenanceWindowResult,
     CreateProjectNotificationRuleParamsRecipientsItem,
     CreateProjectNotificationRuleParamsTriggersItem,
@@ -40,13 +42,18 @@ from .types import (
     DeleteCaseCommentResult,
     DeleteCaseCustomAttributeResult,
     DeleteCaseLinkResult,
+    DeleteCaseTypeResult,
     DeleteCaseViewResult,
+    DeleteCustomAttributeConfigResult,
     DeleteMaintenanceWindowResult,
     DeleteProjectNotificationRuleResult,
     DeleteProjectResult,
     DisableCaseAutomationRuleResult,
     EnableCaseAutomationRuleResult,
     FavoriteCaseProjectResult,
+    GetAllCaseTypesResult,
+    GetAllCustomAttributeConfigsByCaseTypeResult,
+    GetAllCustomAttributesResult,
     GetCaseAutomationRuleResult,
     GetCaseResult,
     GetCaseViewResult,
@@ -58,6 +65,7 @@ from .types import (
     ListCaseAutomationRulesResult,
     ListCaseLinksResult,
     ListCaseTimelineResult,
+    ListCaseTimelineResultDataItem,
     ListCaseViewsResult,
     ListCaseWatchersResult,
     ListMaintenanceWindowsResult,
@@ -81,7 +89,10 @@ from .types import (
     UpdateCaseDueDateResult,
     UpdateCaseResolvedReasonResult,
     UpdateCaseTitleResult,
+    UpdateCaseTypeResult,
     UpdateCaseViewResult,
+    UpdateCustomAttributeConfigParamsTypeData,
+    UpdateCustomAttributeConfigResult,
     UpdateMaintenanceWindowResult,
     UpdatePriorityResult,
     UpdateProjectNotificationRuleParamsRecipientsItem,
@@ -143,7 +154,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Adds one or more insights to a case. Insights are references to related Datadog resources (such as monitors, security signals, incidents, or error tracking issues) that provide investigative context. Up to 100 insights can be added per request. Each insight requires a type (see `CaseInsightType` for allowed values), a ref (URL path to the resource), and a resource_id.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.add_case_insights``: ``PUT /api/v2/cases/{case_id}/insights``.
 
         Inputs:
@@ -188,7 +199,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Performs an aggregation query over cases, grouping results by specified fields and returning counts per group along with a total. Useful for dashboards and analytics.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.aggregate_cases``: ``POST /api/v2/cases/aggregate``.
 
         Inputs:
@@ -322,7 +333,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Applies a single action (such as changing priority, status, assignment, or archiving) to multiple cases at once. The list of case IDs and the action type with its payload are specified in the request body.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.bulk_update_cases``: ``POST /api/v2/cases/bulk``.
 
         Inputs:
@@ -417,7 +428,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns case counts, optionally grouped by one or more fields (for example, status, priority). Supports a query filter to narrow the scope.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.count_cases``: ``GET /api/v2/cases/count``.
 
         Inputs:
@@ -676,7 +687,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns the timeline of events for a case, including comments, status changes, and other activity. Supports pagination and sort order.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_timeline``: ``GET /api/v2/cases/{case_id}/timelines``.
 
         Inputs:
@@ -686,6 +697,31 @@ class CaseManagement(SyncFacade):
             sort_ascending: If `true`, returns timeline cells in chronological order (oldest first). Defaults to `false` (newest first).
         """
         return self._run("datadog.list_case_timeline", {"case_id": case_id, "page_size": page_size, "page_number": page_number, "sort_ascending": sort_ascending}, dry_run)
+
+    def iter_list_case_timeline(
+        self,
+        *,
+        case_id: str,
+        page_size: int | NotGiven = NOT_GIVEN,
+        page_number: int | NotGiven = NOT_GIVEN,
+        sort_ascending: bool | NotGiven = NOT_GIVEN,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[ListCaseTimelineResultDataItem]:
+        """Returns the timeline of events for a case, including comments, status changes, and other activity. Supports pagination and sort order.
+
+        Every item of every page, fetched lazily as you iterate (for), up to ``max_items`` items or ``max_pages`` pages.
+
+        Effect: read (changes nothing).
+        Action ``datadog.list_case_timeline``: ``GET /api/v2/cases/{case_id}/timelines``.
+
+        Inputs:
+            case_id (required): Case's UUID or key
+            page_size: Number of timeline cells to return per page.
+            page_number: Zero-based page number for pagination.
+            sort_ascending: If `true`, returns timeline cells in chronological order (oldest first). Defaults to `false` (newest first).
+        """
+        return self._iterate("datadog.list_case_timeline", {"case_id": case_id, "page_size": page_size, "page_number": page_number, "sort_ascending": sort_ascending}, max_items, max_pages)
 
     @overload
     def list_case_watchers(
@@ -719,7 +755,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns the list of users who are watching a case. Watchers receive notifications about updates to the case.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_watchers``: ``GET /api/v2/cases/{case_id}/watchers``.
 
         Inputs:
@@ -763,7 +799,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Update the project associated with a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.move_case_to_project``: ``PATCH /api/v2/cases/{case_id}/relationships/project``.
 
         Inputs:
@@ -808,7 +844,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Removes one or more previously added insights from a case by specifying their type and resource identifier in the request body.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.remove_case_insights``: ``DELETE /api/v2/cases/{case_id}/insights``.
 
         Inputs:
@@ -1020,7 +1056,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Removes a user from the watchers list of a case. The user no longer receives notifications about updates to the case.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unwatch_case``: ``DELETE /api/v2/cases/{case_id}/watchers/{user_uuid}``.
 
         Inputs:
@@ -1114,7 +1150,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Updates the text content of an existing comment on a case timeline. The comment is identified by its cell ID.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_comment``: ``PUT /api/v2/cases/{case_id}/comment/{cell_id}``.
 
         Inputs:
@@ -1265,7 +1301,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Sets or updates the due date for a case. The due date is a calendar date (without a time component) indicating when the case should be resolved.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_due_date``: ``POST /api/v2/cases/{case_id}/due_date``.
 
         Inputs:
@@ -1310,7 +1346,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Sets the resolved reason for a security case (for example, FALSE_POSITIVE, TRUE_POSITIVE). Applicable to security-type cases.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_resolved_reason``: ``POST /api/v2/cases/{case_id}/resolved_reason``.
 
         Inputs:
@@ -1495,7 +1531,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Adds a user (identified by their UUID) as a watcher of a case. The user receives notifications about subsequent updates to the case.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.watch_case``: ``POST /api/v2/cases/{case_id}/watchers/{user_uuid}``.
 
         Inputs:
@@ -1769,7 +1805,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Marks a case project as a favorite for the current authenticated user.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.favorite_case_project``: ``POST /api/v2/cases/projects/{project_id}/favorites``.
 
         Inputs:
@@ -1805,7 +1841,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns the list of case projects that the current authenticated user has marked as favorites.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_user_case_project_favorites``: ``GET /api/v2/cases/projects/favorites``.
         """
         return self._run("datadog.list_user_case_project_favorites", {}, dry_run)
@@ -1842,7 +1878,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Removes a case project from the current user's favorites list.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unfavorite_case_project``: ``DELETE /api/v2/cases/projects/{project_id}/favorites``.
 
         Inputs:
@@ -2108,7 +2144,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Creates an automation rule for a project. The rule defines a trigger event (for example, case created, status transitioned) and an action to execute.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules``.
 
         Inputs:
@@ -2156,7 +2192,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Permanently deletes an automation rule from a project.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_automation_rule``: ``DELETE /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -2201,7 +2237,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Disables an automation rule so it no longer triggers on case events. The rule configuration is preserved.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.disable_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules/{rule_id}/disable``.
 
         Inputs:
@@ -2246,7 +2282,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Enables a previously disabled automation rule so it triggers on matching case events.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.enable_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules/{rule_id}/enable``.
 
         Inputs:
@@ -2291,7 +2327,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns a single automation rule identified by its UUID, including its trigger, action, and current state (enabled/disabled).
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.get_case_automation_rule``: ``GET /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -2332,7 +2368,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns all automation rules configured for a project. Automation rules allow automatic actions to be triggered by case events like creation, status transitions, or attribute changes.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_automation_rules``: ``GET /api/v2/cases/projects/{project_id}/rules``.
 
         Inputs:
@@ -2392,7 +2428,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Updates the trigger, action, name, or state of an existing automation rule.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_automation_rule``: ``PUT /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -2449,7 +2485,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Creates a maintenance window for event management cases with a name, case filter query, and time range (start and end).
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_maintenance_window``: ``POST /api/v2/maintenance_windows``.
 
         Inputs:
@@ -2492,7 +2528,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Permanently deletes a maintenance window.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_maintenance_window``: ``DELETE /api/v2/maintenance_windows/{maintenance_window_id}``.
 
         Inputs:
@@ -2528,7 +2564,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns all configured maintenance windows for event management cases. Maintenance windows define time periods during which case notifications and automation rules are suppressed for cases matching a given query.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_maintenance_windows``: ``GET /api/v2/maintenance_windows``.
         """
         return self._run("datadog.list_maintenance_windows", {}, dry_run)
@@ -2581,7 +2617,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Updates the name, query, start time, or end time of an existing maintenance window.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_maintenance_window``: ``PUT /api/v2/maintenance_windows/{maintenance_window_id}``.
 
         Inputs:
@@ -2637,7 +2673,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Creates a new saved case view with a name, filter query, and associated project. Optionally, a notification rule can be linked to the view.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_view``: ``POST /api/v2/cases/views``.
 
         Inputs:
@@ -2680,7 +2716,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Permanently deletes a saved case view.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_view``: ``DELETE /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -2720,7 +2756,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns a single saved case view identified by its UUID, including its query, associated project, and timestamps.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.get_case_view``: ``GET /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -2760,7 +2796,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Returns all saved case views for a given project. Views are saved search queries that allow quick access to filtered lists of cases.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_views``: ``GET /api/v2/cases/views``.
 
         Inputs:
@@ -2812,7 +2848,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Updates the name, query, or notification rule of an existing case view.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_view``: ``PUT /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -2828,10 +2864,10 @@ class CaseManagement(SyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: Literal[False] = False,
     ) -> CreateCaseLinkResult: ...
 
@@ -2840,10 +2876,10 @@ class CaseManagement(SyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: Literal[True],
     ) -> DryRunRequest: ...
 
@@ -2852,10 +2888,10 @@ class CaseManagement(SyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: bool = False,
     ) -> CreateCaseLinkResult | DryRunRequest: ...
 
@@ -2863,15 +2899,15 @@ class CaseManagement(SyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: bool = False,
     ) -> Any:
         """Creates a directional link between two cases (for example, case A blocks case B). The parent and child cases and their relationship type must be specified.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_link``: ``POST /api/v2/cases/link``.
 
         Inputs:
@@ -2915,7 +2951,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Deletes an existing link between cases by link ID.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_link``: ``DELETE /api/v2/cases/link/{link_id}``.
 
         Inputs:
@@ -2927,9 +2963,9 @@ class CaseManagement(SyncFacade):
     def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: Literal[False] = False,
     ) -> ListCaseLinksResult: ...
 
@@ -2937,9 +2973,9 @@ class CaseManagement(SyncFacade):
     def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: Literal[True],
     ) -> DryRunRequest: ...
 
@@ -2947,23 +2983,23 @@ class CaseManagement(SyncFacade):
     def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: bool = False,
     ) -> ListCaseLinksResult | DryRunRequest: ...
 
     def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: bool = False,
     ) -> Any:
         """Returns all links associated with a case. Links define relationships (for example, BLOCKS) between cases. Requires entity_type and entity_id query parameters.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_links``: ``GET /api/v2/cases/link``.
 
         Inputs:
@@ -3021,7 +3057,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Create a new Jira issue and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_jira_issue``: ``POST /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
@@ -3065,7 +3101,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Create a new investigation notebook and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_notebook``: ``POST /api/v2/cases/{case_id}/relationships/notebook``.
 
         Inputs:
@@ -3113,7 +3149,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Create a new ServiceNow incident ticket and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_service_now_ticket``: ``POST /api/v2/cases/{case_id}/relationships/servicenow_tickets``.
 
         Inputs:
@@ -3159,7 +3195,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Link an incident to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.link_incident``: ``POST /api/v2/cases/{case_id}/relationships/incidents``.
 
         Inputs:
@@ -3204,7 +3240,7 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Link an existing Jira issue to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.link_jira_issue_to_case``: ``PATCH /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
@@ -3245,13 +3281,454 @@ class CaseManagement(SyncFacade):
     ) -> Any:
         """Remove the link between a Jira issue and a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unlink_jira_issue``: ``DELETE /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
             case_id (required): Case's UUID or key
         """
         return self._run("datadog.unlink_jira_issue", {"case_id": case_id}, dry_run)
+
+    @overload
+    def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> CreateCaseTypeResult: ...
+
+    @overload
+    def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> CreateCaseTypeResult | DryRunRequest: ...
+
+    def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Creates a case type (a category of cases with its own custom attributes and statuses).
+
+        Effect: write (changes data).
+        Action ``datadog.create_case_type``: ``POST /api/v2/cases/types``.
+
+        Inputs:
+            deleted_at: Read-only; do not send.
+            description: Type description.
+            emoji: Type emoji (must be a real emoji, live).
+            name (required): Type name.
+        """
+        return self._run("datadog.create_case_type", {"deleted_at": deleted_at, "description": description, "emoji": emoji, "name": name}, dry_run)
+
+    @overload
+    def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[False] = False,
+    ) -> DeleteCaseTypeResult: ...
+
+    @overload
+    def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> DeleteCaseTypeResult | DryRunRequest: ...
+
+    def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Deletes a case type. Live this is a soft delete: the type stays in GetAllCaseTypes with `deleted_at` set, and deleting it again returns 204 again (see live notes).
+
+        Effect: destructive (deletes data).
+        Action ``datadog.delete_case_type``: ``DELETE /api/v2/cases/types/{case_type_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+        """
+        return self._run("datadog.delete_case_type", {"case_type_id": case_type_id}, dry_run)
+
+    @overload
+    def get_all_case_types(
+        self,
+        *,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCaseTypesResult: ...
+
+    @overload
+    def get_all_case_types(
+        self,
+        *,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def get_all_case_types(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> GetAllCaseTypesResult | DryRunRequest: ...
+
+    def get_all_case_types(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists every case type of the organisation. Takes no parameters and no body.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_case_types``: ``GET /api/v2/cases/types``.
+        """
+        return self._run("datadog.get_all_case_types", {}, dry_run)
+
+    @overload
+    def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> UpdateCaseTypeResult: ...
+
+    @overload
+    def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> UpdateCaseTypeResult | DryRunRequest: ...
+
+    def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Changes the name, emoji or description of an existing case type.
+
+        Effect: write (changes data).
+        Action ``datadog.update_case_type``: ``PUT /api/v2/cases/types/{case_type_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            deleted_at: Read-only; do not send.
+            description: New description.
+            emoji: New emoji.
+            name: New (or unchanged) name.
+        """
+        return self._run("datadog.update_case_type", {"case_type_id": case_type_id, "deleted_at": deleted_at, "description": description, "emoji": emoji, "name": name}, dry_run)
+
+    @overload
+    def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> CreateCustomAttributeConfigResult: ...
+
+    @overload
+    def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> CreateCustomAttributeConfigResult | DryRunRequest: ...
+
+    def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Adds a custom attribute definition to a case type.
+
+        Effect: write (changes data).
+        Action ``datadog.create_custom_attribute_config``: ``POST /api/v2/cases/types/{case_type_id}/custom_attributes``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type that will own the attribute.
+            description: Purpose / expected values.
+            display_name (required): UI label.
+            is_multi (required): Accept an array of values (`true`) or a single value (`false`).
+            key (required): Programmatic key (search, case custom-attribute endpoints).
+            type (required): Value type.
+        """
+        return self._run("datadog.create_custom_attribute_config", {"case_type_id": case_type_id, "description": description, "display_name": display_name, "is_multi": is_multi, "key": key, "type": type}, dry_run)
+
+    @overload
+    def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: Literal[False] = False,
+    ) -> DeleteCustomAttributeConfigResult: ...
+
+    @overload
+    def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: bool = False,
+    ) -> DeleteCustomAttributeConfigResult | DryRunRequest: ...
+
+    def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Removes a custom attribute config from a case type. Live, a deleted config no longer appears in GetAllCustomAttributes.
+
+        Effect: destructive (deletes data).
+        Action ``datadog.delete_custom_attribute_config``: ``DELETE /api/v2/cases/types/{case_type_id}/custom_attributes/{custom_attribute_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            custom_attribute_id (required): UUID of the custom attribute config.
+        """
+        return self._run("datadog.delete_custom_attribute_config", {"case_type_id": case_type_id, "custom_attribute_id": custom_attribute_id}, dry_run)
+
+    @overload
+    def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCustomAttributeConfigsByCaseTypeResult: ...
+
+    @overload
+    def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> GetAllCustomAttributeConfigsByCaseTypeResult | DryRunRequest: ...
+
+    def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists the custom attribute configs of one case type.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_custom_attribute_configs_by_case_type``: ``GET /api/v2/cases/types/{case_type_id}/custom_attributes``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+        """
+        return self._run("datadog.get_all_custom_attribute_configs_by_case_type", {"case_type_id": case_type_id}, dry_run)
+
+    @overload
+    def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCustomAttributesResult: ...
+
+    @overload
+    def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> GetAllCustomAttributesResult | DryRunRequest: ...
+
+    def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists the custom attribute configs of all case types of the organisation. No parameters, no body.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_custom_attributes``: ``GET /api/v2/cases/types/custom_attributes``.
+        """
+        return self._run("datadog.get_all_custom_attributes", {}, dry_run)
+
+    @overload
+    def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> UpdateCustomAttributeConfigResult: ...
+
+    @overload
+    def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> UpdateCustomAttributeConfigResult | DryRunRequest: ...
+
+    def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Changes the display name, description, type or SELECT options of an existing custom attribute config. Per the schema every attribute is optional and only the fields sent are changed.
+
+        Effect: write (changes data).
+        Action ``datadog.update_custom_attribute_config``: ``PUT /api/v2/cases/types/{case_type_id}/custom_attributes/{custom_attribute_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            custom_attribute_id (required): UUID of the custom attribute config.
+            description: New description.
+            display_name: New UI label.
+            map_from: Identifier of an external (integration) field whose value fills this attribute automatically.
+            type: New value type.
+            type_data: Type-specific settings; for SELECT, the allowed options.
+        """
+        return self._run("datadog.update_custom_attribute_config", {"case_type_id": case_type_id, "custom_attribute_id": custom_attribute_id, "description": description, "display_name": display_name, "map_from": map_from, "type": type, "type_data": type_data}, dry_run)
 
 
 class AsyncCaseManagement(AsyncFacade):
@@ -3301,7 +3778,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Adds one or more insights to a case. Insights are references to related Datadog resources (such as monitors, security signals, incidents, or error tracking issues) that provide investigative context. Up to 100 insights can be added per request. Each insight requires a type (see `CaseInsightType` for allowed values), a ref (URL path to the resource), and a resource_id.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.add_case_insights``: ``PUT /api/v2/cases/{case_id}/insights``.
 
         Inputs:
@@ -3346,7 +3823,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Performs an aggregation query over cases, grouping results by specified fields and returning counts per group along with a total. Useful for dashboards and analytics.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.aggregate_cases``: ``POST /api/v2/cases/aggregate``.
 
         Inputs:
@@ -3480,7 +3957,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Applies a single action (such as changing priority, status, assignment, or archiving) to multiple cases at once. The list of case IDs and the action type with its payload are specified in the request body.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.bulk_update_cases``: ``POST /api/v2/cases/bulk``.
 
         Inputs:
@@ -3575,7 +4052,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns case counts, optionally grouped by one or more fields (for example, status, priority). Supports a query filter to narrow the scope.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.count_cases``: ``GET /api/v2/cases/count``.
 
         Inputs:
@@ -3834,7 +4311,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns the timeline of events for a case, including comments, status changes, and other activity. Supports pagination and sort order.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_timeline``: ``GET /api/v2/cases/{case_id}/timelines``.
 
         Inputs:
@@ -3844,6 +4321,31 @@ class AsyncCaseManagement(AsyncFacade):
             sort_ascending: If `true`, returns timeline cells in chronological order (oldest first). Defaults to `false` (newest first).
         """
         return await self._arun("datadog.list_case_timeline", {"case_id": case_id, "page_size": page_size, "page_number": page_number, "sort_ascending": sort_ascending}, dry_run)
+
+    def iter_list_case_timeline(
+        self,
+        *,
+        case_id: str,
+        page_size: int | NotGiven = NOT_GIVEN,
+        page_number: int | NotGiven = NOT_GIVEN,
+        sort_ascending: bool | NotGiven = NOT_GIVEN,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[ListCaseTimelineResultDataItem]:
+        """Returns the timeline of events for a case, including comments, status changes, and other activity. Supports pagination and sort order.
+
+        Every item of every page, fetched lazily as you iterate (async for), up to ``max_items`` items or ``max_pages`` pages.
+
+        Effect: read (changes nothing).
+        Action ``datadog.list_case_timeline``: ``GET /api/v2/cases/{case_id}/timelines``.
+
+        Inputs:
+            case_id (required): Case's UUID or key
+            page_size: Number of timeline cells to return per page.
+            page_number: Zero-based page number for pagination.
+            sort_ascending: If `true`, returns timeline cells in chronological order (oldest first). Defaults to `false` (newest first).
+        """
+        return self._aiterate("datadog.list_case_timeline", {"case_id": case_id, "page_size": page_size, "page_number": page_number, "sort_ascending": sort_ascending}, max_items, max_pages)
 
     @overload
     async def list_case_watchers(
@@ -3877,7 +4379,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns the list of users who are watching a case. Watchers receive notifications about updates to the case.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_watchers``: ``GET /api/v2/cases/{case_id}/watchers``.
 
         Inputs:
@@ -3921,7 +4423,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Update the project associated with a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.move_case_to_project``: ``PATCH /api/v2/cases/{case_id}/relationships/project``.
 
         Inputs:
@@ -3966,7 +4468,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Removes one or more previously added insights from a case by specifying their type and resource identifier in the request body.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.remove_case_insights``: ``DELETE /api/v2/cases/{case_id}/insights``.
 
         Inputs:
@@ -4178,7 +4680,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Removes a user from the watchers list of a case. The user no longer receives notifications about updates to the case.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unwatch_case``: ``DELETE /api/v2/cases/{case_id}/watchers/{user_uuid}``.
 
         Inputs:
@@ -4272,7 +4774,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Updates the text content of an existing comment on a case timeline. The comment is identified by its cell ID.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_comment``: ``PUT /api/v2/cases/{case_id}/comment/{cell_id}``.
 
         Inputs:
@@ -4423,7 +4925,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Sets or updates the due date for a case. The due date is a calendar date (without a time component) indicating when the case should be resolved.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_due_date``: ``POST /api/v2/cases/{case_id}/due_date``.
 
         Inputs:
@@ -4468,7 +4970,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Sets the resolved reason for a security case (for example, FALSE_POSITIVE, TRUE_POSITIVE). Applicable to security-type cases.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_resolved_reason``: ``POST /api/v2/cases/{case_id}/resolved_reason``.
 
         Inputs:
@@ -4653,7 +5155,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Adds a user (identified by their UUID) as a watcher of a case. The user receives notifications about subsequent updates to the case.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.watch_case``: ``POST /api/v2/cases/{case_id}/watchers/{user_uuid}``.
 
         Inputs:
@@ -4927,7 +5429,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Marks a case project as a favorite for the current authenticated user.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.favorite_case_project``: ``POST /api/v2/cases/projects/{project_id}/favorites``.
 
         Inputs:
@@ -4963,7 +5465,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns the list of case projects that the current authenticated user has marked as favorites.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_user_case_project_favorites``: ``GET /api/v2/cases/projects/favorites``.
         """
         return await self._arun("datadog.list_user_case_project_favorites", {}, dry_run)
@@ -5000,7 +5502,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Removes a case project from the current user's favorites list.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unfavorite_case_project``: ``DELETE /api/v2/cases/projects/{project_id}/favorites``.
 
         Inputs:
@@ -5266,7 +5768,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Creates an automation rule for a project. The rule defines a trigger event (for example, case created, status transitioned) and an action to execute.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules``.
 
         Inputs:
@@ -5314,7 +5816,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Permanently deletes an automation rule from a project.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_automation_rule``: ``DELETE /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -5359,7 +5861,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Disables an automation rule so it no longer triggers on case events. The rule configuration is preserved.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.disable_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules/{rule_id}/disable``.
 
         Inputs:
@@ -5404,7 +5906,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Enables a previously disabled automation rule so it triggers on matching case events.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.enable_case_automation_rule``: ``POST /api/v2/cases/projects/{project_id}/rules/{rule_id}/enable``.
 
         Inputs:
@@ -5449,7 +5951,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns a single automation rule identified by its UUID, including its trigger, action, and current state (enabled/disabled).
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.get_case_automation_rule``: ``GET /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -5490,7 +5992,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns all automation rules configured for a project. Automation rules allow automatic actions to be triggered by case events like creation, status transitions, or attribute changes.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_automation_rules``: ``GET /api/v2/cases/projects/{project_id}/rules``.
 
         Inputs:
@@ -5550,7 +6052,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Updates the trigger, action, name, or state of an existing automation rule.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_automation_rule``: ``PUT /api/v2/cases/projects/{project_id}/rules/{rule_id}``.
 
         Inputs:
@@ -5607,7 +6109,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Creates a maintenance window for event management cases with a name, case filter query, and time range (start and end).
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_maintenance_window``: ``POST /api/v2/maintenance_windows``.
 
         Inputs:
@@ -5650,7 +6152,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Permanently deletes a maintenance window.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_maintenance_window``: ``DELETE /api/v2/maintenance_windows/{maintenance_window_id}``.
 
         Inputs:
@@ -5686,7 +6188,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns all configured maintenance windows for event management cases. Maintenance windows define time periods during which case notifications and automation rules are suppressed for cases matching a given query.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_maintenance_windows``: ``GET /api/v2/maintenance_windows``.
         """
         return await self._arun("datadog.list_maintenance_windows", {}, dry_run)
@@ -5739,7 +6241,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Updates the name, query, start time, or end time of an existing maintenance window.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_maintenance_window``: ``PUT /api/v2/maintenance_windows/{maintenance_window_id}``.
 
         Inputs:
@@ -5795,7 +6297,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Creates a new saved case view with a name, filter query, and associated project. Optionally, a notification rule can be linked to the view.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_view``: ``POST /api/v2/cases/views``.
 
         Inputs:
@@ -5838,7 +6340,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Permanently deletes a saved case view.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_view``: ``DELETE /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -5878,7 +6380,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns a single saved case view identified by its UUID, including its query, associated project, and timestamps.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.get_case_view``: ``GET /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -5918,7 +6420,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Returns all saved case views for a given project. Views are saved search queries that allow quick access to filtered lists of cases.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_views``: ``GET /api/v2/cases/views``.
 
         Inputs:
@@ -5970,7 +6472,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Updates the name, query, or notification rule of an existing case view.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.update_case_view``: ``PUT /api/v2/cases/views/{view_id}``.
 
         Inputs:
@@ -5986,10 +6488,10 @@ class AsyncCaseManagement(AsyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: Literal[False] = False,
     ) -> CreateCaseLinkResult: ...
 
@@ -5998,10 +6500,10 @@ class AsyncCaseManagement(AsyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: Literal[True],
     ) -> DryRunRequest: ...
 
@@ -6010,10 +6512,10 @@ class AsyncCaseManagement(AsyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: bool = False,
     ) -> CreateCaseLinkResult | DryRunRequest: ...
 
@@ -6021,15 +6523,15 @@ class AsyncCaseManagement(AsyncFacade):
         self,
         *,
         child_entity_id: str,
-        child_entity_type: str,
+        child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         parent_entity_id: str,
-        parent_entity_type: str,
-        relationship: str,
+        parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"],
         dry_run: bool = False,
     ) -> Any:
         """Creates a directional link between two cases (for example, case A blocks case B). The parent and child cases and their relationship type must be specified.
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_link``: ``POST /api/v2/cases/link``.
 
         Inputs:
@@ -6073,7 +6575,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Deletes an existing link between cases by link ID.
 
-        Effect: destructive (deletes data). Preview API: may change without notice.
+        Effect: destructive (deletes data).
         Action ``datadog.delete_case_link``: ``DELETE /api/v2/cases/link/{link_id}``.
 
         Inputs:
@@ -6085,9 +6587,9 @@ class AsyncCaseManagement(AsyncFacade):
     async def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: Literal[False] = False,
     ) -> ListCaseLinksResult: ...
 
@@ -6095,9 +6597,9 @@ class AsyncCaseManagement(AsyncFacade):
     async def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: Literal[True],
     ) -> DryRunRequest: ...
 
@@ -6105,23 +6607,23 @@ class AsyncCaseManagement(AsyncFacade):
     async def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: bool = False,
     ) -> ListCaseLinksResult | DryRunRequest: ...
 
     async def list_case_links(
         self,
         *,
-        entity_type: str,
+        entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"],
         entity_id: str,
-        relationship: str | NotGiven = NOT_GIVEN,
+        relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"] | NotGiven = NOT_GIVEN,
         dry_run: bool = False,
     ) -> Any:
         """Returns all links associated with a case. Links define relationships (for example, BLOCKS) between cases. Requires entity_type and entity_id query parameters.
 
-        Effect: read (changes nothing). Preview API: may change without notice.
+        Effect: read (changes nothing).
         Action ``datadog.list_case_links``: ``GET /api/v2/cases/link``.
 
         Inputs:
@@ -6179,7 +6681,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Create a new Jira issue and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_jira_issue``: ``POST /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
@@ -6223,7 +6725,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Create a new investigation notebook and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_notebook``: ``POST /api/v2/cases/{case_id}/relationships/notebook``.
 
         Inputs:
@@ -6271,7 +6773,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Create a new ServiceNow incident ticket and link it to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.create_case_service_now_ticket``: ``POST /api/v2/cases/{case_id}/relationships/servicenow_tickets``.
 
         Inputs:
@@ -6317,7 +6819,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Link an incident to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.link_incident``: ``POST /api/v2/cases/{case_id}/relationships/incidents``.
 
         Inputs:
@@ -6362,7 +6864,7 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Link an existing Jira issue to a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.link_jira_issue_to_case``: ``PATCH /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
@@ -6403,10 +6905,451 @@ class AsyncCaseManagement(AsyncFacade):
     ) -> Any:
         """Remove the link between a Jira issue and a case
 
-        Effect: write (changes data). Preview API: may change without notice.
+        Effect: write (changes data).
         Action ``datadog.unlink_jira_issue``: ``DELETE /api/v2/cases/{case_id}/relationships/jira_issues``.
 
         Inputs:
             case_id (required): Case's UUID or key
         """
         return await self._arun("datadog.unlink_jira_issue", {"case_id": case_id}, dry_run)
+
+    @overload
+    async def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> CreateCaseTypeResult: ...
+
+    @overload
+    async def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> CreateCaseTypeResult | DryRunRequest: ...
+
+    async def create_case_type(
+        self,
+        *,
+        name: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Creates a case type (a category of cases with its own custom attributes and statuses).
+
+        Effect: write (changes data).
+        Action ``datadog.create_case_type``: ``POST /api/v2/cases/types``.
+
+        Inputs:
+            deleted_at: Read-only; do not send.
+            description: Type description.
+            emoji: Type emoji (must be a real emoji, live).
+            name (required): Type name.
+        """
+        return await self._arun("datadog.create_case_type", {"deleted_at": deleted_at, "description": description, "emoji": emoji, "name": name}, dry_run)
+
+    @overload
+    async def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[False] = False,
+    ) -> DeleteCaseTypeResult: ...
+
+    @overload
+    async def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> DeleteCaseTypeResult | DryRunRequest: ...
+
+    async def delete_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Deletes a case type. Live this is a soft delete: the type stays in GetAllCaseTypes with `deleted_at` set, and deleting it again returns 204 again (see live notes).
+
+        Effect: destructive (deletes data).
+        Action ``datadog.delete_case_type``: ``DELETE /api/v2/cases/types/{case_type_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+        """
+        return await self._arun("datadog.delete_case_type", {"case_type_id": case_type_id}, dry_run)
+
+    @overload
+    async def get_all_case_types(
+        self,
+        *,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCaseTypesResult: ...
+
+    @overload
+    async def get_all_case_types(
+        self,
+        *,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def get_all_case_types(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> GetAllCaseTypesResult | DryRunRequest: ...
+
+    async def get_all_case_types(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists every case type of the organisation. Takes no parameters and no body.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_case_types``: ``GET /api/v2/cases/types``.
+        """
+        return await self._arun("datadog.get_all_case_types", {}, dry_run)
+
+    @overload
+    async def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> UpdateCaseTypeResult: ...
+
+    @overload
+    async def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> UpdateCaseTypeResult | DryRunRequest: ...
+
+    async def update_case_type(
+        self,
+        *,
+        case_type_id: str,
+        deleted_at: str | None | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        emoji: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Changes the name, emoji or description of an existing case type.
+
+        Effect: write (changes data).
+        Action ``datadog.update_case_type``: ``PUT /api/v2/cases/types/{case_type_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            deleted_at: Read-only; do not send.
+            description: New description.
+            emoji: New emoji.
+            name: New (or unchanged) name.
+        """
+        return await self._arun("datadog.update_case_type", {"case_type_id": case_type_id, "deleted_at": deleted_at, "description": description, "emoji": emoji, "name": name}, dry_run)
+
+    @overload
+    async def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> CreateCustomAttributeConfigResult: ...
+
+    @overload
+    async def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> CreateCustomAttributeConfigResult | DryRunRequest: ...
+
+    async def create_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        display_name: str,
+        is_multi: bool,
+        key: str,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"],
+        description: str | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Adds a custom attribute definition to a case type.
+
+        Effect: write (changes data).
+        Action ``datadog.create_custom_attribute_config``: ``POST /api/v2/cases/types/{case_type_id}/custom_attributes``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type that will own the attribute.
+            description: Purpose / expected values.
+            display_name (required): UI label.
+            is_multi (required): Accept an array of values (`true`) or a single value (`false`).
+            key (required): Programmatic key (search, case custom-attribute endpoints).
+            type (required): Value type.
+        """
+        return await self._arun("datadog.create_custom_attribute_config", {"case_type_id": case_type_id, "description": description, "display_name": display_name, "is_multi": is_multi, "key": key, "type": type}, dry_run)
+
+    @overload
+    async def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: Literal[False] = False,
+    ) -> DeleteCustomAttributeConfigResult: ...
+
+    @overload
+    async def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: bool = False,
+    ) -> DeleteCustomAttributeConfigResult | DryRunRequest: ...
+
+    async def delete_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Removes a custom attribute config from a case type. Live, a deleted config no longer appears in GetAllCustomAttributes.
+
+        Effect: destructive (deletes data).
+        Action ``datadog.delete_custom_attribute_config``: ``DELETE /api/v2/cases/types/{case_type_id}/custom_attributes/{custom_attribute_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            custom_attribute_id (required): UUID of the custom attribute config.
+        """
+        return await self._arun("datadog.delete_custom_attribute_config", {"case_type_id": case_type_id, "custom_attribute_id": custom_attribute_id}, dry_run)
+
+    @overload
+    async def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCustomAttributeConfigsByCaseTypeResult: ...
+
+    @overload
+    async def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> GetAllCustomAttributeConfigsByCaseTypeResult | DryRunRequest: ...
+
+    async def get_all_custom_attribute_configs_by_case_type(
+        self,
+        *,
+        case_type_id: str,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists the custom attribute configs of one case type.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_custom_attribute_configs_by_case_type``: ``GET /api/v2/cases/types/{case_type_id}/custom_attributes``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+        """
+        return await self._arun("datadog.get_all_custom_attribute_configs_by_case_type", {"case_type_id": case_type_id}, dry_run)
+
+    @overload
+    async def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: Literal[False] = False,
+    ) -> GetAllCustomAttributesResult: ...
+
+    @overload
+    async def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> GetAllCustomAttributesResult | DryRunRequest: ...
+
+    async def get_all_custom_attributes(
+        self,
+        *,
+        dry_run: bool = False,
+    ) -> Any:
+        """Lists the custom attribute configs of all case types of the organisation. No parameters, no body.
+
+        Effect: read (changes nothing).
+        Action ``datadog.get_all_custom_attributes``: ``GET /api/v2/cases/types/custom_attributes``.
+        """
+        return await self._arun("datadog.get_all_custom_attributes", {}, dry_run)
+
+    @overload
+    async def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: Literal[False] = False,
+    ) -> UpdateCustomAttributeConfigResult: ...
+
+    @overload
+    async def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: Literal[True],
+    ) -> DryRunRequest: ...
+
+    @overload
+    async def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> UpdateCustomAttributeConfigResult | DryRunRequest: ...
+
+    async def update_custom_attribute_config(
+        self,
+        *,
+        case_type_id: str,
+        custom_attribute_id: str,
+        description: str | NotGiven = NOT_GIVEN,
+        display_name: str | NotGiven = NOT_GIVEN,
+        map_from: str | NotGiven = NOT_GIVEN,
+        type: Literal["URL", "TEXT", "NUMBER", "SELECT"] | NotGiven = NOT_GIVEN,
+        type_data: UpdateCustomAttributeConfigParamsTypeData | NotGiven = NOT_GIVEN,
+        dry_run: bool = False,
+    ) -> Any:
+        """Changes the display name, description, type or SELECT options of an existing custom attribute config. Per the schema every attribute is optional and only the fields sent are changed.
+
+        Effect: write (changes data).
+        Action ``datadog.update_custom_attribute_config``: ``PUT /api/v2/cases/types/{case_type_id}/custom_attributes/{custom_attribute_id}``.
+
+        Inputs:
+            case_type_id (required): UUID of the case type.
+            custom_attribute_id (required): UUID of the custom attribute config.
+            description: New description.
+            display_name: New UI label.
+            map_from: Identifier of an external (integration) field whose value fills this attribute automatically.
+            type: New value type.
+            type_data: Type-specific settings; for SELECT, the allowed options.
+        """
+        return await self._arun("datadog.update_custom_attribute_config", {"case_type_id": case_type_id, "custom_attribute_id": custom_attribute_id, "description": description, "display_name": display_name, "map_from": map_from, "type": type, "type_data": type_data}, dry_run)

@@ -17,7 +17,6 @@ __all__ = [
     "AddCaseInsightsResultData",
     "AddCaseInsightsResultDataAttributes",
     "AddCaseInsightsResultDataRelationships",
-    "AddCaseInsightsResultDataRelationshipsProject",
     "AggregateCasesParams",
     "AggregateCasesParamsGroupBy",
     "AggregateCasesResult",
@@ -32,7 +31,10 @@ __all__ = [
     "BulkUpdateCasesResult",
     "Case",
     "CaseAttributes",
+    "CaseAttributesCreatedByAuthor",
+    "CaseAttributesCreatedByAuthorContent",
     "CaseAttributesCustomAttributesValue",
+    "CaseAttributesInsightsItem",
     "CaseAttributesJiraIssue",
     "CaseAttributesJiraIssueResult",
     "CaseAttributesServiceNowTicket",
@@ -40,7 +42,8 @@ __all__ = [
     "CaseRelationships",
     "CaseRelationshipsAssignee",
     "CaseRelationshipsCreatedBy",
-    "CaseRelationshipsProject",
+    "CaseType",
+    "CaseTypeAttributes",
     "CommentCaseParams",
     "CommentCaseResult",
     "CountCasesParams",
@@ -66,8 +69,12 @@ __all__ = [
     "CreateCaseResult",
     "CreateCaseServiceNowTicketParams",
     "CreateCaseServiceNowTicketResult",
+    "CreateCaseTypeParams",
+    "CreateCaseTypeResult",
     "CreateCaseViewParams",
     "CreateCaseViewResult",
+    "CreateCustomAttributeConfigParams",
+    "CreateCustomAttributeConfigResult",
     "CreateMaintenanceWindowParams",
     "CreateMaintenanceWindowResult",
     "CreateProjectNotificationRuleParams",
@@ -80,6 +87,8 @@ __all__ = [
     "CreateProjectResult",
     "CreateProjectResultData",
     "CreateProjectResultDataAttributes",
+    "CustomAttribute",
+    "CustomAttributeAttributes",
     "DeleteCaseAutomationRuleParams",
     "DeleteCaseAutomationRuleResult",
     "DeleteCaseCommentParams",
@@ -88,8 +97,12 @@ __all__ = [
     "DeleteCaseCustomAttributeResult",
     "DeleteCaseLinkParams",
     "DeleteCaseLinkResult",
+    "DeleteCaseTypeParams",
+    "DeleteCaseTypeResult",
     "DeleteCaseViewParams",
     "DeleteCaseViewResult",
+    "DeleteCustomAttributeConfigParams",
+    "DeleteCustomAttributeConfigResult",
     "DeleteMaintenanceWindowParams",
     "DeleteMaintenanceWindowResult",
     "DeleteProjectNotificationRuleParams",
@@ -102,6 +115,12 @@ __all__ = [
     "EnableCaseAutomationRuleResult",
     "FavoriteCaseProjectParams",
     "FavoriteCaseProjectResult",
+    "GetAllCaseTypesParams",
+    "GetAllCaseTypesResult",
+    "GetAllCustomAttributeConfigsByCaseTypeParams",
+    "GetAllCustomAttributeConfigsByCaseTypeResult",
+    "GetAllCustomAttributesParams",
+    "GetAllCustomAttributesResult",
     "GetCaseAutomationRuleParams",
     "GetCaseAutomationRuleResult",
     "GetCaseParams",
@@ -153,8 +172,6 @@ __all__ = [
     "ProjectAttributesSettingsIntegrationServiceNow",
     "ProjectAttributesSettingsIntegrationServiceNowSyncConfig",
     "ProjectAttributesSettingsIntegrationServiceNowSyncConfigProperties",
-    "ProjectFavoriteRef",
-    "ProjectRef",
     "ProjectRelationships",
     "ProjectRelationshipsMemberTeam",
     "ProjectRelationshipsMemberTeamLinks",
@@ -166,12 +183,12 @@ __all__ = [
     "RuleAttributes",
     "RuleAttributesAction",
     "RuleAttributesTrigger",
+    "RuleAttributesTriggerData",
     "RuleRelationships",
     "SearchCasesParams",
     "SearchCasesResult",
     "SearchCasesResultMeta",
     "SearchCasesResultMetaPage",
-    "TeamLinksRef",
     "TimelineCell",
     "TimelineCellAttributes",
     "TimelineCellAttributesAuthorOption1",
@@ -207,8 +224,18 @@ __all__ = [
     "UpdateCaseResolvedReasonResult",
     "UpdateCaseTitleParams",
     "UpdateCaseTitleResult",
+    "UpdateCaseTypeParams",
+    "UpdateCaseTypeResult",
+    "UpdateCaseTypeResultData",
+    "UpdateCaseTypeResultDataAttributes",
     "UpdateCaseViewParams",
     "UpdateCaseViewResult",
+    "UpdateCustomAttributeConfigParams",
+    "UpdateCustomAttributeConfigParamsTypeData",
+    "UpdateCustomAttributeConfigParamsTypeDataOptionsItem",
+    "UpdateCustomAttributeConfigResult",
+    "UpdateCustomAttributeConfigResultData",
+    "UpdateCustomAttributeConfigResultDataAttributes",
     "UpdateMaintenanceWindowParams",
     "UpdateMaintenanceWindowResult",
     "UpdatePriorityParams",
@@ -257,6 +284,8 @@ __all__ = [
     "UpdateProjectResult",
     "UpdateStatusParams",
     "UpdateStatusResult",
+    "User",
+    "UserAttributes",
     "UserRef",
     "View",
     "ViewAttributes",
@@ -331,6 +360,38 @@ class CaseAttributesServiceNowTicket(TypedDict):
     """Case status"""
 
 
+class CaseAttributesCreatedByAuthorContent(TypedDict):
+    """A JSON object."""
+
+    ID: NotRequired[str]
+
+    name: NotRequired[str]
+
+    email: NotRequired[str]
+
+    handle: NotRequired[str]
+
+    active: NotRequired[bool]
+
+
+class CaseAttributesCreatedByAuthor(TypedDict):
+    """Observed in live responses (not in the API reference): the creator, in search results only."""
+
+    type: NotRequired[str]
+
+    content: NotRequired[CaseAttributesCreatedByAuthorContent]
+
+
+class CaseAttributesInsightsItem(TypedDict):
+    """A JSON object."""
+
+    type: NotRequired[str]
+
+    ref: NotRequired[str]
+
+    resource_id: NotRequired[str]
+
+
 class CaseAttributes(TypedDict):
     """Case resource attributes"""
 
@@ -385,6 +446,27 @@ class CaseAttributes(TypedDict):
     type_id: str
     """Case type UUID"""
 
+    comment_count: int
+    """Observed in live responses (not in the API reference): number of comments; 0 on a new case."""
+
+    creation_source: str
+    """Observed in live responses (not in the API reference): how the case was created: `MANUAL` for cases created through the API, `ERROR_TRACKING` for error-tracking cases."""
+
+    created_by_author: NotRequired[CaseAttributesCreatedByAuthor]
+    """Observed in live responses (not in the API reference): the creator, in search results only."""
+
+    insights: list[CaseAttributesInsightsItem]
+    """Observed in live responses (not in the API reference): the insights attached to the case; `[]` when none."""
+
+    internal_id: str
+    """Observed in live responses (not in the API reference): always equal to the case's `id`."""
+
+    merge_status: str
+    """Observed in live responses (not in the API reference): `NOT_MERGED` (the only value seen)."""
+
+    public_id: str
+    """Observed in live responses (not in the API reference): a numeric string from a counter shared by all projects, e.g. `99261`."""
+
 
 class UserRef(TypedDict):
     """Relationship to user object."""
@@ -410,23 +492,6 @@ class CaseRelationshipsCreatedBy(TypedDict):
     """Relationship to user object."""
 
 
-class ProjectRef(TypedDict):
-    """Relationship to project object."""
-
-    id: str
-    """A unique identifier that represents the project."""
-
-    type: str
-    """Project resource type."""
-
-
-class CaseRelationshipsProject(TypedDict):
-    """Relationship to project."""
-
-    data: ProjectRef
-    """Relationship to project object."""
-
-
 class CaseRelationships(TypedDict):
     """Resources related to a case"""
 
@@ -439,7 +504,7 @@ class CaseRelationships(TypedDict):
     modified_by: NotRequired[CaseRelationshipsAssignee]
     """Relationship to user."""
 
-    project: CaseRelationshipsProject
+    project: CaseRelationshipsCreatedBy
     """Relationship to project."""
 
 
@@ -459,11 +524,38 @@ class Case(TypedDict):
     """JSON:API resource type for cases."""
 
 
+class UserAttributes(TypedDict):
+    """A JSON object."""
+
+    active: NotRequired[bool]
+
+    email: NotRequired[str]
+
+    handle: NotRequired[str]
+
+    name: NotRequired[str]
+
+
+class User(TypedDict):
+    """A JSON object."""
+
+    id: NotRequired[str]
+    """User UUID."""
+
+    type: NotRequired[str]
+    """JSON:API type."""
+
+    attributes: NotRequired[UserAttributes]
+
+
 class ArchiveCaseResult(TypedDict):
     """Output of ``archive_case``: Case response"""
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class AssignCaseParams(TypedDict):
@@ -481,6 +573,9 @@ class AssignCaseResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class CommentCaseParams(TypedDict):
@@ -507,6 +602,12 @@ class TimelineCellAttributesAuthorOption1Content(TypedDict):
 
     name: NotRequired[str]
     """The display name of the user."""
+
+    ID: NotRequired[str]
+    """Observed in live responses (not in the API reference): the user's UUID, spelt `ID` (the reference documents `id`)."""
+
+    active: NotRequired[bool]
+    """Observed in live responses (not in the API reference): whether the user is active."""
 
 
 class TimelineCellAttributesAuthorOption1(TypedDict):
@@ -546,6 +647,9 @@ class TimelineCellAttributes(TypedDict):
 
     type: str
     """The type of content in the timeline cell. Currently only `COMMENT` is supported in this endpoint."""
+
+    content: str
+    """Observed in live responses (not in the API reference): the cell content as a JSON-encoded string, e.g. `{"message":"Hello"}`."""
 
 
 class TimelineCell(TypedDict):
@@ -615,6 +719,9 @@ class CreateCaseResult(TypedDict):
     data: Case
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class DeleteCaseCommentParams(TypedDict):
     """Inputs of ``delete_case_comment``: Delete case comment"""
@@ -646,6 +753,9 @@ class DeleteCaseCustomAttributeResult(TypedDict):
     data: Case
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class GetCaseParams(TypedDict):
     """Inputs of ``get_case``: Get the details of case by `case_id`"""
@@ -659,6 +769,9 @@ class GetCaseResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class SearchCasesParams(TypedDict):
@@ -699,6 +812,9 @@ class SearchCasesResultMeta(TypedDict):
     page: NotRequired[SearchCasesResultMetaPage]
     """Pagination metadata"""
 
+    total_cases: NotRequired[int]
+    """Observed in live responses (not in the API reference): the number of cases matching the search."""
+
 
 class SearchCasesResult(TypedDict):
     """Output of ``search_cases``: Response with cases"""
@@ -708,6 +824,9 @@ class SearchCasesResult(TypedDict):
 
     meta: NotRequired[SearchCasesResultMeta]
     """Cases response metadata"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UnarchiveCaseParams(TypedDict):
@@ -723,6 +842,9 @@ class UnarchiveCaseResult(TypedDict):
     data: Case
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class UnassignCaseParams(TypedDict):
     """Inputs of ``unassign_case``: Unassign case"""
@@ -736,6 +858,9 @@ class UnassignCaseResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UpdateAttributesParams(TypedDict):
@@ -753,6 +878,9 @@ class UpdateAttributesResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UpdateCaseCustomAttributeParams(TypedDict):
@@ -780,6 +908,9 @@ class UpdateCaseCustomAttributeResult(TypedDict):
     data: Case
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class UpdateCaseDescriptionParams(TypedDict):
     """Inputs of ``update_case_description``: Update case description"""
@@ -796,6 +927,9 @@ class UpdateCaseDescriptionResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UpdateCaseTitleParams(TypedDict):
@@ -814,6 +948,9 @@ class UpdateCaseTitleResult(TypedDict):
     data: Case
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class UpdatePriorityParams(TypedDict):
     """Inputs of ``update_priority``: Update case priority"""
@@ -830,6 +967,9 @@ class UpdatePriorityResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UpdateStatusParams(TypedDict):
@@ -850,6 +990,9 @@ class UpdateStatusResult(TypedDict):
 
     data: Case
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UpdateProjectParamsColumnsConfigColumnsItemSort(TypedDict):
@@ -1390,7 +1533,7 @@ class ProjectAttributesSettingsIntegrationServiceNow(TypedDict):
     assignment_group: NotRequired[str]
     """Assignment group."""
 
-    auto_creation: NotRequired[UpdateProjectParamsSettingsIntegrationServiceNowAutoCreation]
+    auto_creation: NotRequired[UpdateProjectParamsSettingsIntegrationJiraAutoCreation]
     """Auto-creation settings for ServiceNow incidents from cases."""
 
     enabled: NotRequired[bool]
@@ -1453,16 +1596,6 @@ class ProjectAttributes(TypedDict):
     """Project settings."""
 
 
-class TeamLinksRef(TypedDict):
-    """A JSON object."""
-
-    id: str
-    """The team link's identifier"""
-
-    type: str
-    """Team link type"""
-
-
 class ProjectRelationshipsMemberTeamLinks(TypedDict):
     """Links attributes."""
 
@@ -1473,7 +1606,7 @@ class ProjectRelationshipsMemberTeamLinks(TypedDict):
 class ProjectRelationshipsMemberTeam(TypedDict):
     """Relationship between a team and a team link"""
 
-    data: NotRequired[list[TeamLinksRef]]
+    data: NotRequired[list[UserRef]]
     """Related team links"""
 
     links: NotRequired[ProjectRelationshipsMemberTeamLinks]
@@ -1520,6 +1653,192 @@ class UpdateProjectResult(TypedDict):
     """A Project."""
 
 
+class CreateCaseTypeParams(TypedDict):
+    """Inputs of ``create_case_type``: Creates a case type (a category of cases with its own custom attributes and statuses)."""
+
+    deleted_at: NotRequired[str | None]
+    """Read-only; do not send."""
+
+    description: NotRequired[str]
+    """Type description."""
+
+    emoji: NotRequired[str]
+    """Type emoji (must be a real emoji, live)."""
+
+    name: str
+    """Type name."""
+
+
+class CaseTypeAttributes(TypedDict):
+    """CaseTypeResourceAttributes (`name` required inside)."""
+
+    deleted_at: NotRequired[str | None]
+    """**Read-only.** When the case type was (soft-)deleted; null/absent means active. Appears in the request schema only because the schema is shared; clients must not send it."""
+
+    description: str
+    """Explains when to use the case type."""
+
+    emoji: str
+    """Emoji shown for the type in the UI. Live: a non-emoji string (`"notanemoji"`) is rejected with 400."""
+
+    name: str
+    """Display name of the case type."""
+
+    internal: NotRequired[bool]
+    """Observed in live responses (not in the API reference): true for Datadog's built-in types, false for created ones."""
+
+    statuses_config: NotRequired[dict[str, Any]]
+    """Observed in live responses (not in the API reference): the status options of each status group (`open`, `in_progress`, `closed`) and their defaults."""
+
+
+class CaseType(TypedDict):
+    """The created case type."""
+
+    attributes: CaseTypeAttributes
+    """CaseTypeResourceAttributes (`name` required inside)."""
+
+    id: str
+    """New case type UUID."""
+
+    type: str
+    """JSON:API type."""
+
+
+class CreateCaseTypeResult(TypedDict):
+    """Output of ``create_case_type``: the API's response document."""
+
+    data: CaseType
+    """The created case type."""
+
+
+class DeleteCaseTypeParams(TypedDict):
+    """Inputs of ``delete_case_type``: Deletes a case type. Live this is a soft delete: the type stays in GetAllCaseTypes with `deleted_at` set, and deleting it again returns 204 again (see live notes)."""
+
+    case_type_id: str
+    """UUID of the case type."""
+
+
+class DeleteCaseTypeResult(TypedDict):
+    """Output of ``delete_case_type``: 204 No Content: the action returns an empty object."""
+
+
+class GetAllCaseTypesParams(TypedDict):
+    """Inputs of ``get_all_case_types``: Lists every case type of the organisation. Takes no parameters and no body."""
+
+
+class GetAllCaseTypesResult(TypedDict):
+    """Output of ``get_all_case_types``: the API's response document."""
+
+    data: list[CaseType]
+    """The case types."""
+
+
+class CreateCustomAttributeConfigParams(TypedDict):
+    """Inputs of ``create_custom_attribute_config``: Adds a custom attribute definition to a case type."""
+
+    case_type_id: str
+    """UUID of the case type that will own the attribute."""
+
+    description: NotRequired[str]
+    """Purpose / expected values."""
+
+    display_name: str
+    """UI label."""
+
+    is_multi: bool
+    """Accept an array of values (`true`) or a single value (`false`)."""
+
+    key: str
+    """Programmatic key (search, case custom-attribute endpoints)."""
+
+    type: Literal["URL", "TEXT", "NUMBER", "SELECT"]
+    """Value type."""
+
+
+class CustomAttributeAttributes(TypedDict):
+    """CustomAttributeConfigResourceAttributes (`case_type_id`, `display_name`, `is_multi`, `key`, `type` required inside)."""
+
+    case_type_id: str
+    """UUID of the case type that owns the attribute (server-set from the path)."""
+
+    description: NotRequired[str]
+    """What the attribute is for. Live: omitted when not set."""
+
+    display_name: str
+    """Label shown in the UI."""
+
+    is_multi: bool
+    """`true`: the attribute holds an array of values; `false`: one value."""
+
+    key: str
+    """Programmatic key; used in search queries and as `{custom_attribute_key}` in UpdateCaseCustomAttribute/DeleteCaseCustomAttribute and as the key of a case's `custom_attributes` map."""
+
+    type: str
+    """Data type of the values."""
+
+    case_type: str
+    """Observed in live responses (not in the API reference): `TUNKNOWN` on every config seen."""
+
+
+class CustomAttribute(TypedDict):
+    """The created config."""
+
+    attributes: CustomAttributeAttributes
+    """CustomAttributeConfigResourceAttributes (`case_type_id`, `display_name`, `is_multi`, `key`, `type` required inside)."""
+
+    id: str
+    """New config UUID (use as `{custom_attribute_id}`)."""
+
+    type: str
+    """JSON:API type."""
+
+
+class CreateCustomAttributeConfigResult(TypedDict):
+    """Output of ``create_custom_attribute_config``: the API's response document."""
+
+    data: CustomAttribute
+    """The created config."""
+
+
+class DeleteCustomAttributeConfigParams(TypedDict):
+    """Inputs of ``delete_custom_attribute_config``: Removes a custom attribute config from a case type. Live, a deleted config no longer appears in GetAllCustomAttributes."""
+
+    case_type_id: str
+    """UUID of the case type."""
+
+    custom_attribute_id: str
+    """UUID of the custom attribute config."""
+
+
+class DeleteCustomAttributeConfigResult(TypedDict):
+    """Output of ``delete_custom_attribute_config``: 204 No Content: the action returns an empty object."""
+
+
+class GetAllCustomAttributeConfigsByCaseTypeParams(TypedDict):
+    """Inputs of ``get_all_custom_attribute_configs_by_case_type``: Lists the custom attribute configs of one case type."""
+
+    case_type_id: str
+    """UUID of the case type."""
+
+
+class GetAllCustomAttributeConfigsByCaseTypeResult(TypedDict):
+    """Output of ``get_all_custom_attribute_configs_by_case_type``: the API's response document."""
+
+    data: list[CustomAttribute]
+    """The custom attribute configs."""
+
+
+class GetAllCustomAttributesParams(TypedDict):
+    """Inputs of ``get_all_custom_attributes``: Lists the custom attribute configs of all case types of the organisation. No parameters, no body."""
+
+
+class GetAllCustomAttributesResult(TypedDict):
+    """Output of ``get_all_custom_attributes``: the API's response document."""
+
+    data: list[CustomAttribute]
+    """The custom attribute configs."""
+
+
 class AddCaseInsightsParamsInsightsItem(TypedDict):
     """A JSON object."""
 
@@ -1529,7 +1848,7 @@ class AddCaseInsightsParamsInsightsItem(TypedDict):
     resource_id: str
     """The unique identifier of the referenced Datadog resource (for example, a monitor ID, incident ID, or signal ID)."""
 
-    type: Literal["SECURITY_SIGNAL", "MONITOR", "EVENT_CORRELATION", "ERROR_TRACKING", "CLOUD_COST_RECOMMENDATION", "INCIDENT", "SENSITIVE_DATA_SCANNER_ISSUE", "EVENT", "WATCHDOG_STORY", "WIDGET"]
+    type: Literal["SECURITY_SIGNAL", "MONITOR", "EVENT_CORRELATION", "ERROR_TRACKING", "CLOUD_COST_RECOMMENDATION", "INCIDENT", "SENSITIVE_DATA_SCANNER_ISSUE", "EVENT", "WATCHDOG_STORY", "WIDGET", "SECURITY_FINDING", "INSIGHT_SCORECARD_CAMPAIGN", "RESOURCE_POLICY", "APM_RECOMMENDATION", "SCM_URL", "PROFILING_DOWNSIZING_EXPERIMENT"]
     """The type of Datadog resource linked to the case as contextual evidence. Each type corresponds to a different Datadog product signal (for example, a security finding, a monitor alert, or an incident)."""
 
 
@@ -1597,12 +1916,26 @@ class AddCaseInsightsResultDataAttributes(TypedDict):
     type_id: NotRequired[str]
     """Case type UUID"""
 
+    comment_count: NotRequired[int]
+    """Observed in live responses (not in the API reference): number of comments; 0 on a new case."""
 
-class AddCaseInsightsResultDataRelationshipsProject(TypedDict):
-    """Relationship to project."""
+    creation_source: NotRequired[str]
+    """Observed in live responses (not in the API reference): how the case was created: `MANUAL` for cases created through the API, `ERROR_TRACKING` for error-tracking cases."""
 
-    data: NotRequired[ProjectRef]
-    """Relationship to project object."""
+    created_by_author: NotRequired[CaseAttributesCreatedByAuthor]
+    """Observed in live responses (not in the API reference): the creator, in search results only."""
+
+    insights: NotRequired[list[CaseAttributesInsightsItem]]
+    """Observed in live responses (not in the API reference): the insights attached to the case; `[]` when none."""
+
+    internal_id: NotRequired[str]
+    """Observed in live responses (not in the API reference): always equal to the case's `id`."""
+
+    merge_status: NotRequired[str]
+    """Observed in live responses (not in the API reference): `NOT_MERGED` (the only value seen)."""
+
+    public_id: NotRequired[str]
+    """Observed in live responses (not in the API reference): a numeric string from a counter shared by all projects, e.g. `99261`."""
 
 
 class AddCaseInsightsResultDataRelationships(TypedDict):
@@ -1617,7 +1950,7 @@ class AddCaseInsightsResultDataRelationships(TypedDict):
     modified_by: NotRequired[CaseRelationshipsAssignee]
     """Relationship to user."""
 
-    project: NotRequired[AddCaseInsightsResultDataRelationshipsProject]
+    project: NotRequired[CaseRelationshipsAssignee]
     """Relationship to project."""
 
 
@@ -1642,6 +1975,9 @@ class AddCaseInsightsResult(TypedDict):
 
     data: AddCaseInsightsResultData
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class AggregateCasesParamsGroupBy(TypedDict):
@@ -1835,6 +2171,9 @@ class ListCaseTimelineResultDataItemAttributes(TypedDict):
     type: NotRequired[str]
     """The type of content in the timeline cell. Currently only `COMMENT` is supported in this endpoint."""
 
+    content: NotRequired[str]
+    """Observed in live responses (not in the API reference): the cell content as a JSON-encoded string, e.g. `{"message":"Hello"}`."""
+
 
 class ListCaseTimelineResultDataItem(TypedDict):
     """A JSON object."""
@@ -1906,6 +2245,9 @@ class MoveCaseToProjectResult(TypedDict):
     data: AddCaseInsightsResultData
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class RemoveCaseInsightsParamsInsightsItem(TypedDict):
     """A JSON object."""
@@ -1916,7 +2258,7 @@ class RemoveCaseInsightsParamsInsightsItem(TypedDict):
     resource_id: str
     """The unique identifier of the referenced Datadog resource (for example, a monitor ID, incident ID, or signal ID)."""
 
-    type: Literal["SECURITY_SIGNAL", "MONITOR", "EVENT_CORRELATION", "ERROR_TRACKING", "CLOUD_COST_RECOMMENDATION", "INCIDENT", "SENSITIVE_DATA_SCANNER_ISSUE", "EVENT", "WATCHDOG_STORY", "WIDGET"]
+    type: Literal["SECURITY_SIGNAL", "MONITOR", "EVENT_CORRELATION", "ERROR_TRACKING", "CLOUD_COST_RECOMMENDATION", "INCIDENT", "SENSITIVE_DATA_SCANNER_ISSUE", "EVENT", "WATCHDOG_STORY", "WIDGET", "SECURITY_FINDING", "INSIGHT_SCORECARD_CAMPAIGN", "RESOURCE_POLICY", "APM_RECOMMENDATION", "SCM_URL", "PROFILING_DOWNSIZING_EXPERIMENT"]
     """The type of Datadog resource linked to the case as contextual evidence. Each type corresponds to a different Datadog product signal (for example, a security finding, a monitor alert, or an incident)."""
 
 
@@ -1935,6 +2277,9 @@ class RemoveCaseInsightsResult(TypedDict):
 
     data: AddCaseInsightsResultData
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class UnwatchCaseParams(TypedDict):
@@ -1984,6 +2329,9 @@ class UpdateCaseDueDateResult(TypedDict):
     data: AddCaseInsightsResultData
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class UpdateCaseResolvedReasonParams(TypedDict):
     """Inputs of ``update_case_resolved_reason``: Sets the resolved reason for a security case (for example, FALSE_POSITIVE, TRUE_POSITIVE). Applicable to security-type cases."""
@@ -2000,6 +2348,9 @@ class UpdateCaseResolvedReasonResult(TypedDict):
 
     data: AddCaseInsightsResultData
     """A case"""
+
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
 
 
 class WatchCaseParams(TypedDict):
@@ -2128,20 +2479,10 @@ class ListUserCaseProjectFavoritesParams(TypedDict):
     """Inputs of ``list_user_case_project_favorites``: Returns the list of case projects that the current authenticated user has marked as favorites."""
 
 
-class ProjectFavoriteRef(TypedDict):
-    """A JSON object."""
-
-    id: str
-    """The UUID of the favorited project."""
-
-    type: str
-    """JSON:API resource type for project favorites."""
-
-
 class ListUserCaseProjectFavoritesResult(TypedDict):
     """Output of ``list_user_case_project_favorites``: Response containing the list of projects the current user has favorited."""
 
-    data: list[ProjectFavoriteRef]
+    data: list[UserRef]
     """List of project favorites."""
 
 
@@ -2454,7 +2795,7 @@ class CreateCaseAutomationRuleParamsAction(TypedDict):
     data: CreateCaseAutomationRuleParamsActionData
     """Configuration for the action to execute, dependent on the action type."""
 
-    type: Literal["execute_workflow", "assign_agent"]
+    type: Literal["EXECUTE_WORKFLOW", "ASSIGN_AGENT", "execute_workflow", "assign_agent"]
     """The type of automated action to perform when the rule triggers. `execute_workflow` runs a Datadog workflow; `assign_agent` assigns an AI agent to the case."""
 
 
@@ -2464,7 +2805,7 @@ class CreateCaseAutomationRuleParamsTriggerData(TypedDict):
     approval_type: NotRequired[str]
     """The approval outcome to match. Used with `case_review_approved` triggers."""
 
-    change_type: NotRequired[str]
+    change_type: NotRequired[Literal["VALUE_ADDED", "VALUE_DELETED", "ANY_CHANGES"]]
     """The kind of attribute change to match. Allowed values: `VALUE_ADDED`, `VALUE_DELETED`, `ANY_CHANGES`. Used with `attribute_value_changed` triggers."""
 
     field: NotRequired[str]
@@ -2483,7 +2824,7 @@ class CreateCaseAutomationRuleParamsTrigger(TypedDict):
     data: NotRequired[CreateCaseAutomationRuleParamsTriggerData]
     """Additional configuration for the trigger, dependent on the trigger type. For `status_transitioned` triggers, specify `from_status_name` and `to_status_name`. For `attribute_value_changed` triggers, specify `field` and `change_type`."""
 
-    type: Literal["case_created", "status_transitioned", "attribute_value_changed", "event_correlation_signal_correlated", "case_review_approved", "comment_added"]
+    type: Literal["CASE_CREATED", "STATUS_TRANSITIONED", "ATTRIBUTE_VALUE_CHANGED", "EVENT_CORRELATION_SIGNAL_CORRELATED", "CASE_REVIEW_APPROVED", "COMMENT_ADDED", "case_created", "status_transitioned", "attribute_value_changed", "event_correlation_signal_correlated", "case_review_approved", "comment_added"]
     """The case event that activates the automation rule."""
 
 
@@ -2516,10 +2857,29 @@ class RuleAttributesAction(TypedDict):
     """The type of automated action to perform when the rule triggers. `execute_workflow` runs a Datadog workflow; `assign_agent` assigns an AI agent to the case."""
 
 
+class RuleAttributesTriggerData(TypedDict):
+    """Additional configuration for the trigger, dependent on the trigger type. For `status_transitioned` triggers, specify `from_status_name` and `to_status_name`. For `attribute_value_changed` triggers, specify `field` and `change_type`."""
+
+    approval_type: NotRequired[str]
+    """The approval outcome to match. Used with `case_review_approved` triggers."""
+
+    change_type: NotRequired[str]
+    """The kind of attribute change to match. Allowed values: `VALUE_ADDED`, `VALUE_DELETED`, `ANY_CHANGES`. Used with `attribute_value_changed` triggers."""
+
+    field: NotRequired[str]
+    """The case attribute field name to monitor for changes. Used with `attribute_value_changed` triggers."""
+
+    from_status_name: NotRequired[str]
+    """The originating status name. Used with `status_transitioned` triggers to match transitions from this status."""
+
+    to_status_name: NotRequired[str]
+    """The destination status name. Used with `status_transitioned` triggers to match transitions to this status."""
+
+
 class RuleAttributesTrigger(TypedDict):
     """Defines when the rule activates. Combines a trigger type (the case event to listen for) with optional trigger data (conditions that narrow when the trigger fires)."""
 
-    data: NotRequired[CreateCaseAutomationRuleParamsTriggerData]
+    data: NotRequired[RuleAttributesTriggerData]
     """Additional configuration for the trigger, dependent on the trigger type. For `status_transitioned` triggers, specify `from_status_name` and `to_status_name`. For `attribute_value_changed` triggers, specify `field` and `change_type`."""
 
     type: NotRequired[str]
@@ -2679,7 +3039,7 @@ class UpdateCaseAutomationRuleParamsAction(TypedDict):
     data: UpdateCaseAutomationRuleParamsActionData
     """Configuration for the action to execute, dependent on the action type."""
 
-    type: Literal["execute_workflow", "assign_agent"]
+    type: Literal["EXECUTE_WORKFLOW", "ASSIGN_AGENT", "execute_workflow", "assign_agent"]
     """The type of automated action to perform when the rule triggers. `execute_workflow` runs a Datadog workflow; `assign_agent` assigns an AI agent to the case."""
 
 
@@ -2689,7 +3049,7 @@ class UpdateCaseAutomationRuleParamsTriggerData(TypedDict):
     approval_type: NotRequired[str]
     """The approval outcome to match. Used with `case_review_approved` triggers."""
 
-    change_type: NotRequired[str]
+    change_type: NotRequired[Literal["VALUE_ADDED", "VALUE_DELETED", "ANY_CHANGES"]]
     """The kind of attribute change to match. Allowed values: `VALUE_ADDED`, `VALUE_DELETED`, `ANY_CHANGES`. Used with `attribute_value_changed` triggers."""
 
     field: NotRequired[str]
@@ -2708,7 +3068,7 @@ class UpdateCaseAutomationRuleParamsTrigger(TypedDict):
     data: NotRequired[UpdateCaseAutomationRuleParamsTriggerData]
     """Additional configuration for the trigger, dependent on the trigger type. For `status_transitioned` triggers, specify `from_status_name` and `to_status_name`. For `attribute_value_changed` triggers, specify `field` and `change_type`."""
 
-    type: Literal["case_created", "status_transitioned", "attribute_value_changed", "event_correlation_signal_correlated", "case_review_approved", "comment_added"]
+    type: Literal["CASE_CREATED", "STATUS_TRANSITIONED", "ATTRIBUTE_VALUE_CHANGED", "EVENT_CORRELATION_SIGNAL_CORRELATED", "CASE_REVIEW_APPROVED", "COMMENT_ADDED", "case_created", "status_transitioned", "attribute_value_changed", "event_correlation_signal_correlated", "case_review_approved", "comment_added"]
     """The case event that activates the automation rule."""
 
 
@@ -2891,7 +3251,7 @@ class ViewRelationships(TypedDict):
     modified_by: NotRequired[CaseRelationshipsAssignee]
     """Relationship to user."""
 
-    project: NotRequired[AddCaseInsightsResultDataRelationshipsProject]
+    project: NotRequired[CaseRelationshipsAssignee]
     """Relationship to project."""
 
 
@@ -2986,16 +3346,16 @@ class CreateCaseLinkParams(TypedDict):
     child_entity_id: str
     """The UUID of the child (target) entity in the relationship."""
 
-    child_entity_type: str
+    child_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"]
     """The type of the child entity. Allowed values: `CASE`, `INCIDENT`, `PAGE`, `AGENT_CONVERSATION`."""
 
     parent_entity_id: str
     """The UUID of the parent (source) entity in the relationship."""
 
-    parent_entity_type: str
+    parent_entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"]
     """The type of the parent entity. Allowed values: `CASE`, `INCIDENT`, `PAGE`, `AGENT_CONVERSATION`."""
 
-    relationship: str
+    relationship: Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"]
     """The type of directional relationship. Allowed values: `RELATES_TO` (bidirectional association), `CAUSES` (parent causes child), `BLOCKS` (parent blocks child), `DUPLICATES` (parent duplicates child), `PARENT_OF` (hierarchical), `SUCCESSOR_OF` (sequence), `ESCALATES_TO` (priority escalation)."""
 
 
@@ -3052,13 +3412,13 @@ class DeleteCaseLinkResult(TypedDict):
 class ListCaseLinksParams(TypedDict):
     """Inputs of ``list_case_links``: Returns all links associated with a case. Links define relationships (for example, BLOCKS) between cases. Requires entity_type and entity_id query parameters."""
 
-    entity_type: str
+    entity_type: Literal["CASE", "INCIDENT", "PAGE", "AGENT_CONVERSATION"]
     """The entity type to look up links for. Use `CASE` to find links for a specific case."""
 
     entity_id: str
     """The UUID of the entity to look up links for."""
 
-    relationship: NotRequired[str]
+    relationship: NotRequired[Literal["RELATES_TO", "CAUSES", "BLOCKS", "DUPLICATES", "PARENT_OF", "SUCCESSOR_OF", "ESCALATES_TO"]]
     """Optional filter to only return links of a specific relationship type (for example, `BLOCKS` or `CAUSES`)."""
 
 
@@ -3136,6 +3496,9 @@ class LinkIncidentResult(TypedDict):
     data: AddCaseInsightsResultData
     """A case"""
 
+    included: NotRequired[list[User]]
+    """Observed in live responses (not in the API reference): the users the case refers to (creator, assignee), once each."""
+
 
 class LinkJiraIssueToCaseParams(TypedDict):
     """Inputs of ``link_jira_issue_to_case``: Link an existing Jira issue to a case"""
@@ -3160,3 +3523,148 @@ class UnlinkJiraIssueParams(TypedDict):
 
 class UnlinkJiraIssueResult(TypedDict):
     """Output of ``unlink_jira_issue``: 204 No Content: the action returns an empty object."""
+
+
+class UpdateCaseTypeParams(TypedDict):
+    """Inputs of ``update_case_type``: Changes the name, emoji or description of an existing case type."""
+
+    case_type_id: str
+    """UUID of the case type."""
+
+    deleted_at: NotRequired[str | None]
+    """Read-only; do not send."""
+
+    description: NotRequired[str]
+    """New description."""
+
+    emoji: NotRequired[str]
+    """New emoji."""
+
+    name: NotRequired[str]
+    """New (or unchanged) name."""
+
+
+class UpdateCaseTypeResultDataAttributes(TypedDict):
+    """CaseTypeResourceAttributes (`name` required inside)."""
+
+    deleted_at: NotRequired[str | None]
+    """**Read-only.** When the case type was (soft-)deleted; null/absent means active. Appears in the request schema only because the schema is shared; clients must not send it."""
+
+    description: NotRequired[str]
+    """Explains when to use the case type."""
+
+    emoji: NotRequired[str]
+    """Emoji shown for the type in the UI. Live: a non-emoji string (`"notanemoji"`) is rejected with 400."""
+
+    name: NotRequired[str]
+    """Display name of the case type."""
+
+    internal: NotRequired[bool]
+    """Observed in live responses (not in the API reference): true for Datadog's built-in types, false for created ones."""
+
+    statuses_config: NotRequired[dict[str, Any]]
+    """Observed in live responses (not in the API reference): the status options of each status group (`open`, `in_progress`, `closed`) and their defaults."""
+
+
+class UpdateCaseTypeResultData(TypedDict):
+    """The created case type."""
+
+    attributes: UpdateCaseTypeResultDataAttributes
+    """CaseTypeResourceAttributes (`name` required inside)."""
+
+    id: str
+    """New case type UUID."""
+
+    type: str
+    """JSON:API type."""
+
+
+class UpdateCaseTypeResult(TypedDict):
+    """Output of ``update_case_type``: the API's response document."""
+
+    data: UpdateCaseTypeResultData
+    """The created case type."""
+
+
+class UpdateCustomAttributeConfigParamsTypeDataOptionsItem(TypedDict):
+    """A JSON object."""
+
+    value: str
+    """Option value."""
+
+
+class UpdateCustomAttributeConfigParamsTypeData(TypedDict):
+    """Type-specific settings; for SELECT, the allowed options."""
+
+    options: NotRequired[list[UpdateCustomAttributeConfigParamsTypeDataOptionsItem]]
+    """Allowed options of a SELECT attribute."""
+
+
+class UpdateCustomAttributeConfigParams(TypedDict):
+    """Inputs of ``update_custom_attribute_config``: Changes the display name, description, type or SELECT options of an existing custom attribute config. Per the schema every attribute is optional and only the fields sent are changed."""
+
+    case_type_id: str
+    """UUID of the case type."""
+
+    custom_attribute_id: str
+    """UUID of the custom attribute config."""
+
+    description: NotRequired[str]
+    """New description."""
+
+    display_name: NotRequired[str]
+    """New UI label."""
+
+    map_from: NotRequired[str]
+    """Identifier of an external (integration) field whose value fills this attribute automatically."""
+
+    type: NotRequired[Literal["URL", "TEXT", "NUMBER", "SELECT"]]
+    """New value type."""
+
+    type_data: NotRequired[UpdateCustomAttributeConfigParamsTypeData]
+    """Type-specific settings; for SELECT, the allowed options."""
+
+
+class UpdateCustomAttributeConfigResultDataAttributes(TypedDict):
+    """CustomAttributeConfigResourceAttributes (`case_type_id`, `display_name`, `is_multi`, `key`, `type` required inside)."""
+
+    case_type_id: NotRequired[str]
+    """UUID of the case type that owns the attribute (server-set from the path)."""
+
+    description: NotRequired[str]
+    """What the attribute is for. Live: omitted when not set."""
+
+    display_name: NotRequired[str]
+    """Label shown in the UI."""
+
+    is_multi: NotRequired[bool]
+    """`true`: the attribute holds an array of values; `false`: one value."""
+
+    key: NotRequired[str]
+    """Programmatic key; used in search queries and as `{custom_attribute_key}` in UpdateCaseCustomAttribute/DeleteCaseCustomAttribute and as the key of a case's `custom_attributes` map."""
+
+    type: NotRequired[str]
+    """Data type of the values."""
+
+    case_type: NotRequired[str]
+    """Observed in live responses (not in the API reference): `TUNKNOWN` on every config seen."""
+
+
+class UpdateCustomAttributeConfigResultData(TypedDict):
+    """The created config."""
+
+    attributes: UpdateCustomAttributeConfigResultDataAttributes
+    """CustomAttributeConfigResourceAttributes (`case_type_id`, `display_name`, `is_multi`, `key`, `type` required inside)."""
+
+    id: str
+    """New config UUID (use as `{custom_attribute_id}`)."""
+
+    type: str
+    """JSON:API type."""
+
+
+class UpdateCustomAttributeConfigResult(TypedDict):
+    """Output of ``update_custom_attribute_config``: the API's response document."""
+
+    data: UpdateCustomAttributeConfigResultData
+    """The created config."""
