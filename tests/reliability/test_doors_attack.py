@@ -4,7 +4,7 @@ chat confirmation and MCP's destructive hints (issue 10, items 4, 7, 8, 14, 18, 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -30,10 +30,9 @@ OVERWRITING = {
 
 def test_mcp_destructive_hint_is_false_exactly_for_additive_writes() -> None:
     pytest.importorskip("mcp")
-    from mcp import Client
-
     from datadog_case_actions.adapters.mcp import build_server
     from datadog_case_actions.sandbox import Sandbox
+    from mcp import Client
 
     async def tools() -> dict[str, Any]:
         with Sandbox(":memory:") as sandbox:
@@ -50,3 +49,78 @@ def test_mcp_destructive_hint_is_false_exactly_for_additive_writes() -> None:
     assert not_destructive == ADDITIVE
     assert OVERWRITING <= writes - not_destructive
     assert all(annotations[name].destructive_hint for name in writes if name.startswith(("delete_", "update_")))
+
+
+# -- chat: only a flag outside the free text confirms (item 8) ------------------------------------
+
+@pytest.fixture()
+def sandbox_runner() -> Iterator[Any]:
+    from datadog_case_actions.sandbox import Sandbox
+
+    with Sandbox(":memory:") as sandbox:
+        runner = sandbox.runner()
+        yield runner
+        runner.close()
+
+
+def _chat(runner: Any) -> Any:
+    from datadog_case_actions.adapters.chat import ChatOps
+
+    runner.run("create_project", {"key": "OPS", "name": "Operations"})
+    runner.run("create_project", {"key": "OLD", "name": "Old"})
+    return ChatOps(runner, defaults={"type_id": CASE_TYPE})
+
+
+def _projects(runner: Any) -> set[str]:
+    return {p["attributes"]["key"] for p in runner.run("get_projects")["data"]}
+
+
+def _case(runner: Any, key: str) -> dict[str, Any]:
+    return runner.run("get_case", {"case_id": key})["data"]["attributes"]  # type: ignore[no-any-return]
+
+
+def _comments(runner: Any, key: str) -> set[str]:
+    cells = runner.run("list_case_timeline", {"case_id": key})["data"]
+    return {c["attributes"]["cell_content"]["message"] for c in cells if c["attributes"]["type"] == "COMMENT"}
+
+
+def test_chat_free_text_keeps_its_confirm_words_and_only_flags_outside_it_confirm(sandbox_runner: Any) -> None:
+    chat = _chat(sandbox_runner)
+    assert chat.handle('case create "DB down" project=OPS').ok
+    old = next(p["id"] for p in sandbox_runner.run("get_projects")["data"] if p["attributes"]["key"] == "OLD")
+    # (line, reply ok, what the sandbox holds afterwards)
+    table: list[tuple[str, bool, Any]] = [
+        ("case comment OPS-1 please confirm", True, lambda: "please confirm" in _comments(sandbox_runner, "OPS-1")),
+        ("case comment OPS-1 ship it --yes", True, lambda: "ship it --yes" in _comments(sandbox_runner, "OPS-1")),
+        ("case comment OPS-1 --confirm", True, lambda: "--confirm" in _comments(sandbox_runner, "OPS-1")),
+        ("case title OPS-1 Confirm", True, lambda: _case(sandbox_runner, "OPS-1")["title"] == "Confirm"),
+        ('case title OPS-1 "Needs --yes"', True, lambda: _case(sandbox_runner, "OPS-1")["title"] == "Needs --yes"),
+        (f"case run delete_project project_id={old} confirm", False, lambda: "OLD" in _projects(sandbox_runner)),
+        (f"case run delete_project project_id={old}", False, lambda: "OLD" in _projects(sandbox_runner)),
+        (f"case --yes run delete_project project_id={old}", True, lambda: "OLD" not in _projects(sandbox_runner)),
+    ]
+    for line, ok, holds in table:
+        reply = chat.handle(line)
+        assert reply.ok is ok, (line, reply.text)
+        assert holds(), (line, reply.text)
+
+
+def test_chat_a_yes_reply_confirms_only_the_request_it_answers(sandbox_runner: Any) -> None:
+    chat = _chat(sandbox_runner)
+    ids = {p["attributes"]["key"]: p["id"] for p in sandbox_runner.run("get_projects")["data"]}
+    alice, bob = ("#ops", "alice"), ("#ops", "bob")
+    # (conversation, line, reply ok, needs confirmation, projects afterwards)
+    table: list[tuple[Any, str, bool, bool, set[str]]] = [
+        (alice, f"case run delete_project project_id={ids['OLD']}", False, True, {"OPS", "OLD"}),
+        (bob, "yes", False, False, {"OPS", "OLD"}),  # someone else's request
+        (None, "yes", False, False, {"OPS", "OLD"}),  # no conversation, no pending request
+        (alice, "case yes", True, False, {"OPS"}),
+        (alice, "yes", False, False, {"OPS"}),  # the request was answered: nothing left to confirm
+        (alice, f"case run delete_project project_id={ids['OPS']}", False, True, {"OPS"}),
+        (alice, "case show OPS-1", False, False, {"OPS"}),  # any other line drops the request
+        (alice, "yes", False, False, {"OPS"}),
+    ]
+    for conversation, line, ok, asks, projects in table:
+        reply = chat.handle(line, conversation=conversation)
+        assert (reply.ok, reply.needs_confirmation) == (ok, asks), (conversation, line, reply.text)
+        assert _projects(sandbox_runner) == projects, (conversation, line, reply.text)
