@@ -4,6 +4,11 @@ chat confirmation and MCP's destructive hints (issue 10, items 4, 7, 8, 14, 18, 
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -124,3 +129,87 @@ def test_chat_a_yes_reply_confirms_only_the_request_it_answers(sandbox_runner: A
         reply = chat.handle(line, conversation=conversation)
         assert (reply.ok, reply.needs_confirmation) == (ok, asks), (conversation, line, reply.text)
         assert _projects(sandbox_runner) == projects, (conversation, line, reply.text)
+
+
+# -- a damaged or impossible sandbox file is a ConfigurationError naming it (item 14) -------------
+
+def _good_database(path: Path) -> None:
+    from datadog_case_actions.sandbox import Sandbox
+
+    with Sandbox(path) as sandbox:
+        runner = sandbox.runner()
+        project = runner.run("create_project", {"key": "OPS", "name": "Operations"})["data"]["id"]
+        for number in range(40):
+            runner.run("create_case", {"title": f"case {number} " + "x" * 400, "type_id": CASE_TYPE,
+                                       "project_id": project})
+        runner.close()
+
+
+def _damaged(tmp_path: Path, kind: str) -> Path:
+    """A sandbox path that cannot be used, of the given *kind*."""
+    if kind == "garbage":
+        path = tmp_path / "garbage.sqlite3"
+        path.write_bytes(bytes(range(256)) * 40)
+    elif kind == "truncated":
+        path = tmp_path / "truncated.sqlite3"
+        _good_database(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "cases_page":  # opens fine, fails only when the cases are read
+        path = tmp_path / "cases_page.sqlite3"
+        _good_database(path)
+        with sqlite3.connect(path) as db:
+            root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'cases'").fetchone()[0]
+            size = db.execute("PRAGMA page_size").fetchone()[0]
+        db.close()
+        data = bytearray(path.read_bytes())
+        data[(root - 1) * size: root * size] = b"\xff" * size
+        path.write_bytes(bytes(data))
+    elif kind == "under_a_file":
+        (tmp_path / "plain").write_text("not a folder")
+        path = tmp_path / "plain" / "sandbox.sqlite3"
+    else:
+        path = tmp_path / "a_directory"
+        path.mkdir()
+    return path
+
+
+DAMAGE = ["garbage", "truncated", "cases_page", "under_a_file", "directory"]
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_sandbox_file_is_a_configuration_error_from_run(tmp_path: Path, kind: str) -> None:
+    from datadog_case_actions import Connection, run
+    from datadog_case_actions.runtime.errors import ConfigurationError
+
+    path = _damaged(tmp_path, kind)
+    connection = Connection.sandbox(path)
+    with pytest.raises(ConfigurationError) as raised:
+        run("get_projects", connection=connection)
+        run("search_cases", connection=connection)  # the damaged page holds the cases
+    assert str(path) in str(raised.value) and raised.value.exit_code == 2
+
+    async def via_arun() -> None:
+        from datadog_case_actions.runtime.runner import Runner
+
+        async with Runner(Connection.sandbox(path)) as runner:
+            await runner.arun("search_cases")
+
+    with pytest.raises(ConfigurationError):
+        asyncio.run(via_arun())
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_sandbox_file_is_one_line_and_exit_2_on_the_cli(tmp_path: Path, kind: str) -> None:
+    path = _damaged(tmp_path, kind)
+    env = {**os.environ, "DD_SANDBOX_PATH": str(path), "PYTHONWARNINGS": "error"}
+    done = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", "run", "search_cases", "--sandbox"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and str(path) in done.stderr and "Traceback" not in done.stderr
+    if kind == "cases_page":  # that one opens: the server would start and serve until stopped
+        return
+    served = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", "serve", "--db", str(path),
+                             "--port", "0", "-q"], env=env, capture_output=True, text=True, timeout=60)
+    assert served.returncode == 2, served.stderr
+    assert served.stderr.count("\n") == 1 and str(path) in served.stderr

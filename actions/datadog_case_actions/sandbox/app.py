@@ -19,7 +19,7 @@ from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx
 from .errors import ApiFailure, error_document, plain_error
 from .faults import DROP, ConnectionDropped, Faults, FaultState
 from .routes import decode_inputs, match
-from .store import Store, default_db_path
+from .store import Store, default_db_path, is_corrupt, unusable
 
 __all__ = ["Sandbox", "Response"]
 
@@ -84,7 +84,12 @@ class Sandbox:
     def reset(self) -> None:
         """Forget every case, project, rule... (the faults are kept)."""
         with self._lock:
-            self._store.reset()
+            try:
+                self._store.reset()
+            except Exception as exc:
+                if is_corrupt(exc):
+                    raise unusable(self.path, exc) from exc
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -219,7 +224,10 @@ class Sandbox:
         except ApiFailure as failure:
             return self._answer(failure.status, error_document(failure, operation),
                                 {**rate_headers, **failure.headers})
-        except Exception:  # a sandbox bug: answer like a server would, keep serving
+        except Exception as exc:
+            if is_corrupt(exc):  # the file was damaged under us: no retry can help
+                raise unusable(self.path, exc) from exc
+            # a sandbox bug: answer like a server would, keep serving
             log.exception("sandbox handler for %s failed", operation)
             return self._answer(500, plain_error(500, "Internal Server Error"), rate_headers)
         return self._answer(status, document, rate_headers)

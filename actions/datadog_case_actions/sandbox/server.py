@@ -16,6 +16,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Sequence
 
+from ..runtime.errors import ConfigurationError
 from .app import Sandbox
 from .faults import ConnectionDropped, Faults
 from .store import default_db_path
@@ -228,12 +229,16 @@ def serve_cli(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"dd-cases serve: {exc}", file=sys.stderr)
         return 2
-    sandbox = Sandbox(args.db, faults=faults)
+    try:
+        sandbox = Sandbox(args.db, faults=faults)
+    except ConfigurationError as exc:
+        print(f"dd-cases serve: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.reset:
             sandbox.reset()
         serve(args.host, args.port, sandbox=sandbox, quiet=args.quiet, allow_remote=args.allow_remote)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ConfigurationError) as exc:
         print(f"dd-cases serve: {exc}", file=sys.stderr)
         return 2
     finally:
