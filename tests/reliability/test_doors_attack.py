@@ -4,12 +4,16 @@ chat confirmation and MCP's destructive hints (issue 10, items 4, 7, 8, 14, 18, 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import pytest
 
@@ -213,3 +217,140 @@ def test_a_damaged_sandbox_file_is_one_line_and_exit_2_on_the_cli(tmp_path: Path
                              "--port", "0", "-q"], env=env, capture_output=True, text=True, timeout=60)
     assert served.returncode == 2, served.stderr
     assert served.stderr.count("\n") == 1 and str(path) in served.stderr
+
+
+# -- the sandbox server: Host names, body caps, chunk sizes, over real sockets (item 4) ----------
+
+AUTH = b"DD-API-KEY: k\r\nDD-APPLICATION-KEY: a\r\n"
+PROJECT = json.dumps({"data": {"type": "project", "attributes": {"key": "OPS", "name": "Operations"}}}).encode()
+
+
+@pytest.fixture()
+def served() -> Iterator[tuple[Any, Any]]:
+    from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
+
+    with Sandbox(":memory:") as sandbox:
+        server, _ = start_server_in_thread(sandbox)
+        try:
+            yield sandbox, server
+        finally:
+            server.stop()
+
+
+def _exchange(server: Any, head: bytes, body: Iterable[bytes] = ()) -> tuple[int, dict[str, Any] | None]:
+    """Send *head* then *body* pieces (from a thread: the server may stop reading) over one socket;
+    ``(status, JSON body or None)`` of the answer."""
+    sock = socket.create_connection(server.server_address[:2], timeout=20)
+
+    def send() -> None:
+        try:
+            sock.sendall(head)
+            for piece in body:
+                sock.sendall(piece)
+        except OSError:
+            pass  # the server refused and stopped reading
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        content = answer.read()
+        if answer.status >= 300:
+            assert answer.getheader("Connection") == "close"
+        return answer.status, json.loads(content) if content else None
+    finally:
+        sender.join(20)
+        sock.close()
+
+
+def _post(host: bytes | None, body: bytes = PROJECT, framing: bytes | None = None) -> bytes:
+    host_line = b"" if host is None else b"Host: " + host + b"\r\n"
+    framing = framing if framing is not None else b"Content-Length: %d\r\n" % len(body)
+    return (b"POST /api/v2/cases/projects HTTP/1.1\r\n" + host_line + AUTH +
+            b"Content-Type: application/json\r\n" + framing + b"\r\n")
+
+
+def _projects_in(sandbox: Any) -> int:
+    status, _, content = sandbox.handle("GET", "/api/v2/cases/projects", headers={"DD-API-KEY": "k",
+                                                                                   "DD-APPLICATION-KEY": "a"})
+    return len(json.loads(content)["data"])
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    (b"127.0.0.1:{port}", 201), (b"127.0.0.1", 201), (b"localhost:{port}", 201), (b"LocalHost", 201),
+    (b"[::1]:{port}", 201), (b"localhost.:{port}", 201),
+    (b"attacker.example:{port}", 421), (b"attacker.example", 421), (b"localhost.attacker.example:{port}", 421),
+    (b"127.0.0.1.nip.io:{port}", 421), (b"192.168.1.20:{port}", 421), (b"[::2]:{port}", 421),
+    (b"127.0.0.1:x", 421), (b"", 421), (None, 400),
+])
+def test_the_server_answers_only_its_own_loopback_names(served: tuple[Any, Any], host: bytes | None,
+                                                         status: int) -> None:
+    sandbox, server = served
+    if host is not None:
+        host = host.replace(b"{port}", str(server.server_address[1]).encode())
+    got, document = _exchange(server, _post(host), [PROJECT])
+    assert got == status, document
+    assert _projects_in(sandbox) == (1 if status == 201 else 0)
+    if status != 201:
+        assert document is not None and document["errors"][0]["status"] == str(status)
+
+
+def test_the_server_answers_the_address_it_is_bound_to() -> None:
+    from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
+
+    with Sandbox(":memory:") as sandbox:
+        try:
+            server, _ = start_server_in_thread(sandbox, "127.0.0.2")
+        except OSError:
+            pytest.skip("127.0.0.2 is not a loopback address here")
+        try:
+            port = str(server.server_address[1]).encode()
+            assert _exchange(server, _post(b"127.0.0.2:" + port), [PROJECT])[0] == 201
+            assert _exchange(server, _post(b"127.0.0.3:" + port), [PROJECT])[0] == 421
+        finally:
+            server.stop()
+
+
+def _chunked(pieces: list[bytes]) -> list[bytes]:
+    return [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
+
+
+MB = 1024 * 1024
+CHUNKED = b"Transfer-Encoding: chunked\r\n"
+
+
+@pytest.mark.parametrize(("framing", "body", "status"), [
+    (CHUNKED, _chunked([PROJECT[:10], PROJECT[10:]]), 201),  # well-formed chunks still work
+    (CHUNKED, (b"%x\r\n%s\r\n" % (MB, b" " * MB) for _ in range(18)), 413),  # 18 MB in 1 MB chunks
+    (CHUNKED, [b"FFFFFFFFFFFF\r\n"], 413),  # one chunk announcing 256 TB
+    (CHUNKED, [b"-1\r\n" + PROJECT + b"\r\n0\r\n\r\n"], 400),  # a negative size
+    (CHUNKED, [b"zz\r\n" + PROJECT + b"\r\n0\r\n\r\n"], 400),  # not hexadecimal
+    (CHUNKED, [b"0x10\r\n" + PROJECT[:16] + b"\r\n0\r\n\r\n"], 400),
+    (CHUNKED, [b"%x\r\n" % (len(PROJECT) - 3) + PROJECT + b"\r\n0\r\n\r\n"], 400),  # longer than announced
+    (CHUNKED, [b"1" * 70000 + b"\r\n"], 400),  # an endless size line
+    (b"Transfer-Encoding: gzip, chunked\r\n", _chunked([PROJECT]), 400),
+    (b"Content-Length: %d\r\n" % (18 * MB), [b" " * MB] * 18, 413),
+    (b"Content-Length: -5\r\n", [PROJECT], 400),
+    (b"Content-Length: 12\r\nContent-Length: 13\r\n", [PROJECT], 400),
+])
+def test_the_server_caps_and_checks_every_body(served: tuple[Any, Any], framing: bytes, body: Iterable[bytes],
+                                               status: int) -> None:
+    sandbox, server = served
+    got, document = _exchange(server, _post(b"127.0.0.1", framing=framing), body)
+    assert got == status, document
+    assert _projects_in(sandbox) == (1 if status == 201 else 0)
+    if status != 201:
+        assert document is not None and document["errors"][0]["status"] == str(status)
+
+
+def test_a_refused_body_is_answered_to_an_ordinary_client(served: tuple[Any, Any]) -> None:
+    import httpx
+
+    sandbox, server = served
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    with httpx.Client(base_url=url, headers={"DD-API-KEY": "k", "DD-APPLICATION-KEY": "a"}, timeout=30) as client:
+        answer = client.post("/api/v2/cases/projects", content=iter([b" " * MB] * 18))  # httpx sends it chunked
+        assert answer.status_code == 413 and answer.json()["errors"][0]["status"] == "413"
+        assert client.post("/api/v2/cases/projects", content=PROJECT).status_code == 201
+    assert _projects_in(sandbox) == 1
