@@ -4,6 +4,7 @@ chat confirmation and MCP's destructive hints (issue 10, items 4, 7, 8, 14, 18, 
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import json
 import os
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -354,3 +356,83 @@ def test_a_refused_body_is_answered_to_an_ordinary_client(served: tuple[Any, Any
         assert answer.status_code == 413 and answer.json()["errors"][0]["status"] == "413"
         assert client.post("/api/v2/cases/projects", content=PROJECT).status_code == 201
     assert _projects_in(sandbox) == 1
+
+
+# -- module-level run(): a runner another thread is using is never closed (item 7) ----------------
+
+@pytest.mark.parametrize("cap", [None, 4])  # the real cache size, and one far below the connections
+def test_module_level_run_from_24_threads_over_24_connections(served: tuple[Any, Any], cap: int | None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from datadog_case_actions import Connection, run
+    from datadog_case_actions.runtime import runner as runner_module
+
+    if cap is not None:
+        monkeypatch.setattr(runner_module, "_MAX_RUNNERS", cap)
+    sandbox, server = served
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    connections = [Connection(api_key="k", app_key="a", base_url=url) for _ in range(24)]
+    project = run("create_project", {"key": "OPS", "name": "Operations"}, connection=connections[0])["data"]["id"]
+    failures: list[str] = []
+    creates = 0
+    counted = threading.Lock()
+
+    def work(worker: int) -> None:
+        nonlocal creates
+        for call in range(10):
+            connection = connections[(worker + call) % len(connections)]
+            try:
+                if call % 3 == 0:
+                    run("create_case", {"title": f"{worker}-{call}", "type_id": CASE_TYPE, "project_id": project},
+                        connection=connection)
+                    with counted:
+                        creates += 1
+                else:
+                    run("get_projects", connection=connection)
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                failures.append(f"{worker}-{call}: {exc!r}")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+        runner_module._close_idle_runners()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert creates == 24 * 4
+    found = sandbox.handle("GET", "/api/v2/cases?page[size]=100", headers={"DD-API-KEY": "k",
+                                                                        "DD-APPLICATION-KEY": "a"})[2]
+    assert sorted(c["attributes"]["title"] for c in json.loads(found)["data"]) == sorted(
+        f"{w}-{c}" for w in range(24) for c in range(0, 10, 3))
+
+
+def test_an_iterator_holds_its_runner_until_it_is_done(served: tuple[Any, Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from datadog_case_actions import Connection, iterate, run
+    from datadog_case_actions.runtime import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "_MAX_RUNNERS", 1)
+    sandbox, server = served
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    walking, other = (Connection(api_key="k", app_key="a", base_url=url) for _ in range(2))
+    project = run("create_project", {"key": "OPS", "name": "Operations"}, connection=walking)["data"]["id"]
+    for number in range(5):
+        run("create_case", {"title": f"c{number}", "type_id": CASE_TYPE, "project_id": project}, connection=walking)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        items = iterate("search_cases", {"page_size": 2}, connection=walking)
+        seen = [next(items)["attributes"]["title"]]
+        run("get_projects", connection=other)  # over the cap of 1: the walking runner is busy, so it stays open
+        seen += [case["attributes"]["title"] for case in items]
+        assert sorted(seen) == [f"c{n}" for n in range(5)]
+        run("get_projects", connection=other)  # now the walk is over: its runner is idle and evicted, closed
+        del items
+        gc.collect()
+    # a runner closed while the walk went on would have reopened a pool nobody closes
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert [c.connection for c in runner_module._RUNNERS.values()] == [other]
+    runner_module._close_idle_runners()

@@ -211,6 +211,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a busy worker pool opens dozens of connections at once (the default is 5)
 
     def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                  quiet: bool = True, allow_remote: bool = False) -> None:
