@@ -436,3 +436,81 @@ def test_an_iterator_holds_its_runner_until_it_is_done(served: tuple[Any, Any],
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
     assert [c.connection for c in runner_module._RUNNERS.values()] == [other]
     runner_module._close_idle_runners()
+
+
+# -- sandbox aggregate_cases: bounded, and never under the lock everyone waits on (item 19) -------
+
+def _aggregate(runner: Any, groups: list[str], limit: int = 10) -> Any:
+    return runner.run("aggregate_cases", {"query_filter": "", "group_by": {"groups": groups, "limit": limit}})
+
+
+def _with_attributes(runner: Any, project: str, attributes: dict[str, list[str]]) -> str:
+    case = runner.run("create_case", {"title": "t", "type_id": CASE_TYPE, "project_id": project})["data"]["id"]
+    runner.run("update_attributes", {"case_id": case, "attributes": attributes})
+    return case  # type: ignore[no-any-return]
+
+
+def test_aggregate_counts_the_groups_cases_have_and_caps_them(sandbox_runner: Any) -> None:
+    from datadog_case_actions.runtime.errors import ConflictError
+
+    project = sandbox_runner.run("create_project", {"key": "OPS", "name": "Ops"})["data"]["id"]
+    _with_attributes(sandbox_runner, project, {"team": ["db", "web"], "zone": ["eu"]})
+    _with_attributes(sandbox_runner, project, {"team": ["db"], "zone": ["us"]})
+    groups = _aggregate(sandbox_runner, ["team", "zone"])["data"]["attributes"]["groups"]
+    assert groups == [{"group": "db,eu", "value": [1]}, {"group": "db,us", "value": [1]},
+                      {"group": "web,eu", "value": [1]}]
+    # three fields of 100 values on one case: a million groups for it alone, refused before counting
+    _with_attributes(sandbox_runner, project, {name: [f"{name}{n}" for n in range(100)] for name in "abc"})
+    with pytest.raises(ConflictError) as refused:
+        _aggregate(sandbox_runner, ["a", "b", "c"])
+    assert refused.value.status == 400 and "1000000" in str(refused.value)
+    assert _aggregate(sandbox_runner, ["a", "b"])["data"]["attributes"]["groups"][0]["value"] == [1]
+    with pytest.raises(ConflictError):
+        _aggregate(sandbox_runner, ["team"], limit=1001)  # the API's bound on group_by.limit
+
+
+def test_aggregate_over_many_distinct_values_returns_at_most_the_limit(sandbox_runner: Any) -> None:
+    project = sandbox_runner.run("create_project", {"key": "OPS", "name": "Ops"})["data"]["id"]
+    dozen = [f"v{n}" for n in range(12)]
+    for number in range(1500):
+        sandbox_runner.run("create_case", {"title": f"t{number}", "type_id": CASE_TYPE, "project_id": project,
+                                           "custom_attributes": {
+                                               "host": {"type": "TEXT", "is_multi": False, "value": f"host-{number}"},
+                                               "tags": {"type": "TEXT", "is_multi": True, "value": dozen},
+                                               "zone": {"type": "TEXT", "is_multi": True, "value": dozen}}})
+    document = _aggregate(sandbox_runner, ["host", "priority"], limit=1000)["data"]["attributes"]
+    assert document["total"] == 1500 and len(document["groups"]) == 1000
+    assert {g["value"][0] for g in document["groups"]} == {1}
+    assert len({g["group"] for g in document["groups"]}) == 1000
+    assert len(_aggregate(sandbox_runner, ["host", "tags"], limit=1000)["data"]["attributes"]["groups"]) == 1000
+    # 144 groups per case is fine for one case, not for 1500 of them: the bound is on the whole count
+    from datadog_case_actions.runtime.errors import ConflictError
+
+    with pytest.raises(ConflictError) as refused:
+        _aggregate(sandbox_runner, ["host", "tags", "zone"], limit=1000)
+    assert "216000" in str(refused.value)
+
+
+def test_aggregate_keeps_other_clients_moving(sandbox_runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datadog_case_actions.sandbox import cases as cases_module
+
+    project = sandbox_runner.run("create_project", {"key": "OPS", "name": "Ops"})["data"]["id"]
+    case = _with_attributes(sandbox_runner, project, {"team": ["db"]})
+    counting, answered = threading.Event(), threading.Event()
+    answered_while_counting: list[bool] = []
+    real = cases_module.aggregate_groups
+
+    def slow(*args: Any) -> Any:  # an aggregation that takes as long as another client needs
+        counting.set()
+        answered_while_counting.append(answered.wait(10))
+        return real(*args)
+
+    monkeypatch.setattr(cases_module, "aggregate_groups", slow)
+    aggregating = threading.Thread(target=_aggregate, args=(sandbox_runner, ["team"]))
+    aggregating.start()
+    assert counting.wait(10)
+    getting = threading.Thread(target=lambda: (sandbox_runner.run("get_case", {"case_id": case}), answered.set()))
+    getting.start()
+    getting.join(30)
+    aggregating.join(30)
+    assert answered_while_counting == [True]

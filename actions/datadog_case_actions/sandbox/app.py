@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from . import cases as _cases  # noqa: F401  (registers the handlers)
 from . import config as _config  # noqa: F401
 from . import integrations as _integrations  # noqa: F401
-from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx
+from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx, Later
 from .errors import ApiFailure, error_document, plain_error
 from .faults import DROP, ConnectionDropped, Faults, FaultState
 from .routes import decode_inputs, match
@@ -27,6 +27,8 @@ log = logging.getLogger("datadog_case_actions.sandbox")
 
 #: (status, headers, body)
 Response = tuple[int, dict[str, str], bytes]
+#: an answer whose body may still be a ``Later`` (inside the lock)
+_Answer = tuple[int, dict[str, str], "bytes | Later"]
 
 _JSON = "application/json"
 
@@ -144,9 +146,24 @@ class Sandbox:
         with self._lock:
             if self.closed:
                 raise RuntimeError("this sandbox is closed")
-            return self._handle(method.upper(), raw_path, params, lowered, data)
+            status, answer_headers, content = self._handle(method.upper(), raw_path, params, lowered, data)
+        if isinstance(content, Later):  # a heavy read: computed while other clients go on
+            return self._finish(status, answer_headers, content)
+        return status, answer_headers, content
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _finish(self, status: int, headers: dict[str, str], later: Later) -> Response:
+        """Compute a ``Later`` body (outside the lock); its ``ApiFailure`` becomes the error answer."""
+        try:
+            return status, headers, self._encode(later.compute())
+        except ApiFailure as failure:
+            status, body = failure.status, error_document(failure, later.operation)
+            headers = {**headers, **failure.headers}
+        except Exception:  # a sandbox bug: answer like a server would, keep serving
+            log.exception("sandbox answer for %s failed", later.operation)
+            status, body = 500, plain_error(500, "Internal Server Error")
+        return status, headers, self._encode(body)
 
     def _now(self) -> str:
         now = _iso(self._clock())
@@ -173,15 +190,20 @@ class Sandbox:
         return 403, None
 
     @staticmethod
-    def _answer(status: int, body: Any, extra: Mapping[str, str] | None = None) -> Response:
+    def _encode(body: Any) -> bytes:
+        return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def _answer(cls, status: int, body: Any, extra: Mapping[str, str] | None = None) -> _Answer:
+        """The answer; a ``Later`` body stays one (``handle`` computes it outside the lock)."""
         headers = dict(extra or {})
         if body is None:
             return status, headers, b""
         headers["Content-Type"] = _JSON
-        return status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8")
+        return status, headers, body if isinstance(body, Later) else cls._encode(body)
 
     def _handle(self, method: str, raw_path: str, params: dict[str, str], headers: dict[str, str],
-                body: bytes) -> Response:
+                body: bytes) -> _Answer:
         state = self._fault_state
         limited, rate_headers = state.rate_check()
         if limited:
@@ -205,14 +227,14 @@ class Sandbox:
             return self._inject(fault, rate_headers, applied=answer[0] < 400)
         return answer
 
-    def _inject(self, fault: str, rate_headers: dict[str, str], *, applied: bool) -> Response:
+    def _inject(self, fault: str, rate_headers: dict[str, str], *, applied: bool) -> _Answer:
         if fault == DROP:
             raise ConnectionDropped(applied=applied)
         status, body = self._fault_state.error_body()
         return self._answer(status, body, rate_headers)
 
     def _dispatch(self, route: Any, path_params: dict[str, str], params: dict[str, str], body: bytes, user: str,
-                  rate_headers: dict[str, str]) -> Response:
+                  rate_headers: dict[str, str]) -> _Answer:
         operation = route.operation_id
         try:
             inputs = decode_inputs(route, path_params, params, body)

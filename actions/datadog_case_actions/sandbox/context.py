@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from .errors import ApiFailure
 from .store import Store
 
-__all__ = ["Ctx", "Result", "HANDLERS", "handler", "render_case", "render_cell", "render_project",
+__all__ = ["Ctx", "Result", "Later", "HANDLERS", "handler", "render_case", "render_cell", "render_project",
            "render_rule", "render_notification_rule", "render_window", "render_view", "render_link",
            "user_ref", "STATUSES", "SANDBOX_NAMESPACE"]
 
@@ -23,8 +23,23 @@ STATUSES = {
     "CLOSED": ("Closed", "SG_CLOSED"),
 }
 
-#: (status, body or None)
+#: (status, body or None); the body may be a ``Later``
 Result = tuple[int, Any]
+
+
+class Later:
+    """A body computed after the sandbox's lock is released, from read-only snapshots only.
+
+    Why: a heavy read (an aggregation over every case) must not keep every
+    other client waiting.  *compute* may touch nothing a writer changes: the
+    store's snapshots are replaced on a write, never modified.
+    """
+
+    __slots__ = ("compute", "operation")
+
+    def __init__(self, compute: Callable[[], Any], operation: str) -> None:
+        self.compute = compute
+        self.operation = operation  # whose error shape an ``ApiFailure`` it raises takes
 
 HANDLERS: dict[str, Callable[["Ctx"], Result]] = {}
 
