@@ -334,6 +334,7 @@ CHUNKED = b"Transfer-Encoding: chunked\r\n"
     (b"Transfer-Encoding: gzip, chunked\r\n", _chunked([PROJECT]), 400),
     (b"Content-Length: %d\r\n" % (18 * MB), [b" " * MB] * 18, 413),
     (b"Content-Length: -5\r\n", [PROJECT], 400),
+    ("Content-Length: \u00b2\r\n".encode("latin-1"), [PROJECT], 400),  # a digit to isdigit(), not to int()
     (b"Content-Length: 12\r\nContent-Length: 13\r\n", [PROJECT], 400),
 ])
 def test_the_server_caps_and_checks_every_body(served: tuple[Any, Any], framing: bytes, body: Iterable[bytes],

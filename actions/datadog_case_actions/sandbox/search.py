@@ -166,7 +166,8 @@ def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list
     """Stable sort; *cases* come in creation order, which breaks ties."""
     indexed = list(enumerate(cases))
     if field == "priority":
-        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (PRIORITY_RANK.get(str(ic[1].get("priority")), 9), ic[0])
+        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (
+            PRIORITY_RANK.get(str(ic[1].get("priority")), 9), ic[0])
     elif field == "status":
         key = lambda ic: (STATUS_RANK.get(str(ic[1].get("status")), 9), ic[0])
     else:
@@ -201,10 +202,13 @@ def group_values(case: dict[str, Any], field: str) -> list[str]:
 
 def _ranked(counter: Counter[str], limit: int | None) -> list[tuple[str, int]]:
     """The groups by count (most first), then by value; only the first *limit* are sorted."""
-    order: Callable[[tuple[str, int]], tuple[int, str]] = lambda kv: (-kv[1], kv[0])
     if limit is None:
-        return sorted(counter.items(), key=order)
-    return heapq.nsmallest(limit, counter.items(), key=order)
+        return sorted(counter.items(), key=_by_count)
+    return heapq.nsmallest(limit, counter.items(), key=_by_count)
+
+
+def _by_count(group: tuple[str, int]) -> tuple[int, str]:
+    return -group[1], group[0]
 
 
 def count_groups(cases: list[dict[str, Any]], fields: list[str], limit: int | None) -> list[dict[str, Any]]:

@@ -22,8 +22,8 @@ import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Sequence
 
 from ..runtime.errors import ConfigurationError
@@ -102,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         while True:
             size_text = self._read_line("chunk-size").split(b";", 1)[0].strip()
             if not _CHUNK_SIZE.fullmatch(size_text):
-                raise _Refused(400, f"malformed chunked body: chunk size {size_text[:40]!r} is not hexadecimal digits")
+                raise _Refused(400, f"malformed chunked body: chunk size {size_text[:40]!r} "
+                                    "is not 1 to 16 hexadecimal digits")
             size = int(size_text, 16)
             if size == 0:
                 break
@@ -127,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
-        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit():
+        if len(set(lengths)) != 1 or not re.fullmatch(r"[0-9]{1,20}", lengths[0].strip()):
             raise _Refused(400, f"malformed Content-Length {lengths[0][:40]!r}")
         size = int(lengths[0])
         if size > _MAX_BODY:
