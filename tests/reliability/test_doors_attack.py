@@ -103,7 +103,9 @@ def test_chat_free_text_keeps_its_confirm_words_and_only_flags_outside_it_confir
     table: list[tuple[str, bool, Any]] = [
         ("case comment OPS-1 please confirm", True, lambda: "please confirm" in _comments(sandbox_runner, "OPS-1")),
         ("case comment OPS-1 ship it --yes", True, lambda: "ship it --yes" in _comments(sandbox_runner, "OPS-1")),
-        ("case comment OPS-1 --confirm", True, lambda: "--confirm" in _comments(sandbox_runner, "OPS-1")),
+        ("case comment OPS-1 --yes all good", True, lambda: "all good" in _comments(sandbox_runner, "OPS-1")),
+        ("case comment OPS-1 done --confirm", True, lambda: "done --confirm" in _comments(sandbox_runner, "OPS-1")),
+        ("case title OPS-1 --yes", False, lambda: _case(sandbox_runner, "OPS-1")["title"] == "DB down"),
         ("case title OPS-1 Confirm", True, lambda: _case(sandbox_runner, "OPS-1")["title"] == "Confirm"),
         ('case title OPS-1 "Needs --yes"', True, lambda: _case(sandbox_runner, "OPS-1")["title"] == "Needs --yes"),
         (f"case run delete_project project_id={old} confirm", False, lambda: "OLD" in _projects(sandbox_runner)),

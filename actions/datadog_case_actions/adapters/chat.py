@@ -22,7 +22,7 @@ Arguments are coerced by the action's input schema (``coerce.py``) and
 validated by the runtime; enum values are case-insensitive.  Destructive
 actions (their manifest's effect) answer with a request for confirmation
 unless ``confirm=True`` or the line holds ``--yes`` (or ``--confirm``) as a word
-of its own outside any free text: free text (a title, a comment...) is never
+of its own before any free text: free text (a title, a comment...) is never
 read for flags, so ``case comment OPS-1 please confirm`` comments exactly that.
 Given a *conversation* key, a bare ``yes`` replying to the confirmation
 request runs the action it asked about.  Replies are plain text or Slack
@@ -280,15 +280,16 @@ class ChatOps:
 
 
 def _flags_outside_text(loose: list[str], text_at: int | None) -> tuple[list[str], bool]:
-    """*loose* words without the confirmation flags before the free text, which starts at
-    positional *text_at* (None: no free text); ``(words, confirmed)``."""
+    """*loose* words without the confirmation flags before the free text, which is positional
+    *text_at* (None: no free text) and starts at its first word that is not a flag;
+    ``(words, confirmed)``."""
     kept: list[str] = []
     confirmed = False
     for index, word in enumerate(loose):
-        if text_at is not None and len(kept) == text_at:
-            return kept + loose[index:], confirmed  # the rest is text, flags and all
         if word.lower() in _FLAGS:
             confirmed = True
+        elif text_at is not None and len(kept) == text_at:
+            return kept + loose[index:], confirmed  # the rest is text, flags and all
         else:
             kept.append(word)
     return kept, confirmed
