@@ -113,7 +113,8 @@ def build_server(runner: Runner) -> Server[Any]:
 
     return Server("datadog-case-actions", version=__version__, title="Datadog Case Management actions",
                   instructions="Every Datadog Case Management API operation as a tool. Case ids accept keys "
-                               "like OPS-12. Destructive tools delete data: confirm with the user first.",
+                               "like OPS-12. Destructive tools change or delete existing data: confirm with "
+                               "the user first.",
                   on_list_tools=list_tools, on_call_tool=call_tool)
 
 
