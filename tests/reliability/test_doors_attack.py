@@ -8,11 +8,13 @@ import gc
 import http.client
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -517,3 +519,39 @@ def test_aggregate_keeps_other_clients_moving(sandbox_runner: Any, monkeypatch: 
     getting.join(30)
     aggregating.join(30)
     assert answered_while_counting == [True]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_another_thread_holds_the_runner_cache_can_still_run() -> None:
+    from datadog_case_actions import Connection, run
+    from datadog_case_actions.runtime import runner as runner_module
+
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a thread of the parent, in the middle of a run(), when another forks
+        with runner_module._LOCK:
+            holding.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    child = os.fork()
+    if child == 0:  # the child: one call through the module-level cache, then out without cleanup
+        code = 1
+        try:
+            code = 0 if "data" in run("get_projects", connection=Connection.sandbox(":memory:")) else 1
+        finally:
+            os._exit(code)
+    done.set()
+    holder.join(10)
+    for _ in range(200):
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child hung on the runner cache's lock")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -9,6 +9,7 @@ forked child, so a runner created before a fork (Airflow, Celery) keeps working.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping
@@ -204,8 +205,22 @@ _LOCK = threading.Lock()
 _MAX_RUNNERS = 64
 
 
+def _after_fork() -> None:
+    # Another thread of the parent may have held the lock at the fork: it never releases it here.
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 class _Cached:
-    """A cached runner, the connection it was made for (kept alive, so its id stays unique) and its leases."""
+    """A cached runner, the connection it was made for and its leases.
+
+    Holding the connection keeps it alive, so no other connection can have its
+    ``id`` (the cache key) while the entry exists.
+    """
 
     __slots__ = ("connection", "runner", "leases")
 
@@ -232,7 +247,7 @@ def _lease(connection: Connection | None) -> _Cached:
     key = id(connection) if connection is not None else 0
     with _LOCK:
         cached = _RUNNERS.get(key)
-        if cached is None or cached.connection is not connection:
+        if cached is None:
             cached = _RUNNERS[key] = _Cached(connection)
         _RUNNERS.move_to_end(key)
         cached.leases += 1
