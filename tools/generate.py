@@ -279,6 +279,21 @@ def reference_example(op: dict[str, Any], flat: Flattener) -> dict[str, Any]:
     return example
 
 
+# Writes whose operation starts with one of these verbs only add data (a new case, comment,
+# link, watcher, favorite, insight); every other write changes or removes what exists.
+ADDITIVE_VERBS = frozenset({"Create", "Add", "Comment", "Link", "Watch", "Favorite"})
+
+
+def overwrites(action: Action, method: str, effect: Effect) -> bool:
+    """Whether the action changes or removes existing data (MCP's ``destructiveHint``)."""
+    if action.overwrites is not None:
+        return action.overwrites
+    if effect is Effect.READ:
+        return False
+    verb = re.match(r"[A-Z][a-z]*", action.operation)
+    return method == "DELETE" or verb is None or verb.group() not in ADDITIVE_VERBS
+
+
 def success_status(op: dict[str, Any]) -> int:
     return min(int(s) for s in op["responses"] if s.startswith("2"))
 
@@ -347,6 +362,7 @@ def build_manifest(area: str, action: Action, op: dict[str, Any]) -> dict[str, A
         "preview": op["preview"],
         "effect": effect.value,
         "idempotent": idempotent,
+        "overwrites": overwrites(action, method, effect),
         "success_status": status,
         "input_schema": input_schema,
         "output_schema": output_schema,

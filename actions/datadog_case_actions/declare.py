@@ -53,6 +53,11 @@ class Action:
         idempotent: whether sending the same request twice leaves the same
             state; by default true for GET, PUT and DELETE.  It decides whether
             5xx and transport errors are retried.
+        overwrites: whether running it changes or removes data that already
+            exists (anything but a purely additive write); by default every
+            DELETE and every write whose operation does not start with an
+            additive verb (Create, Add, Comment, Link, Watch, Favorite).  MCP
+            clients auto-approve tools that do not overwrite.
         names: friendlier input names, keyed by the documented name (an
             attribute, relationship or query parameter name, or a JSON pointer
             into the request body).
@@ -74,6 +79,7 @@ class Action:
     operation: str
     effect: Effect | None = None
     idempotent: bool | None = None
+    overwrites: bool | None = None
     names: Mapping[str, str] = field(default_factory=dict)
     schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     output: Mapping[str, Any] = field(default_factory=dict)

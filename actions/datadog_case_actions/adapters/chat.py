@@ -16,14 +16,18 @@ Grammar (``case`` is the configurable prefix; quotes group words):
     case title CASE "TEXT"  /  case archive CASE  /  case unarchive CASE
     case search [FILTER...]                search_cases, first 10
     case run ACTION [key=value...]         any of the 75 actions by id
-    ... --yes                              confirm a destructive action
+    case --yes VERB ...                    confirm a destructive action
 
 Arguments are coerced by the action's input schema (``coerce.py``) and
 validated by the runtime; enum values are case-insensitive.  Destructive
 actions (their manifest's effect) answer with a request for confirmation
-unless ``confirm=True`` or the line ends with ``--yes``.  Replies are plain
-text or Slack mrkdwn; errors are replies too (never a traceback, never a key).
-Standard library and the runtime only.
+unless ``confirm=True`` or the line holds ``--yes`` (or ``--confirm``) as a word
+of its own before any free text: free text (a title, a comment...) is never
+read for flags, so ``case comment OPS-1 please confirm`` comments exactly that.
+Given a *conversation* key, a bare ``yes`` replying to the confirmation
+request runs the action it asked about.  Replies are plain text or Slack
+mrkdwn; errors are replies too (never a traceback, never a key).  Standard
+library and the runtime only.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from typing import Any, Mapping, NamedTuple
+import threading
+import time
+from typing import Any, Hashable, Mapping, NamedTuple
 
 from .. import registry
 from ..coerce import parse_assignments
@@ -70,7 +76,12 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
 ALIASES = {"project": "project_id", "assignee": "assignee_id", "type": "type_id", "case": "case_id",
            "user": "user_uuid"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_CONFIRM = {"--yes", "--confirm", "confirm"}
+#: flags that confirm a destructive action, as words of their own outside free text
+_FLAGS = {"--yes", "--confirm"}
+#: a whole line that answers a confirmation request (with a conversation key)
+_REPLIES = {"yes", "y", "confirm", *_FLAGS}
+#: seconds a confirmation request waits for its reply
+CONFIRM_WINDOW = 300.0
 #: free-text inputs: as the last positional argument they take the rest of the words
 _TEXT_FIELDS = {"title", "comment", "description", "filter"}
 
@@ -84,33 +95,65 @@ class ChatOps:
         self.prefix = prefix
         self.defaults = dict(defaults or {})
         self.search_limit = search_limit
+        # conversation -> (action, inputs, verb, asked at): the destructive call awaiting a yes
+        self._pending: dict[Hashable, tuple[str, dict[str, Any], str, float]] = {}
+        self._pending_lock = threading.Lock()
 
     # -- the entry point ------------------------------------------------------------------------
 
-    def handle(self, line: str, *, confirm: bool = False, style: str = "plain") -> Reply:
-        """Answer one chat line.  *style* is ``"plain"`` or ``"slack"`` (mrkdwn)."""
+    def handle(self, line: str, *, confirm: bool = False, style: str = "plain",
+               conversation: Hashable | None = None) -> Reply:
+        """Answer one chat line.  *style* is ``"plain"`` or ``"slack"`` (mrkdwn).
+
+        *conversation* (e.g. ``(channel, user)``) lets a bare ``yes`` answer this
+        conversation's last confirmation request; without it only ``--yes`` or
+        ``confirm=True`` confirm.
+        """
         fmt = _Format(style)
+        pending = self._take_pending(conversation)
         try:
             words = shlex.split(line)
         except ValueError as exc:
             return Reply(f"I could not read that line ({exc}); check the quotes.", False)
         if words and words[0].lower() == self.prefix:
             words = words[1:]
-        if words and words[-1].lower() in _CONFIRM:
-            confirm, words = True, words[:-1]
+        if pending is not None and len(words) == 1 and words[0].lower() in _REPLIES:
+            action, inputs, verb, _ = pending
+            return self._run(registry.describe(action), inputs, verb, fmt)
+        while words and words[0].lower() in _FLAGS:  # case --yes run delete_project ...
+            confirm, words = True, words[1:]
         if not words or words[0].lower() in ("help", "?"):
             return Reply(self._help(words[1] if len(words) > 1 else None, fmt), True)
         verb = words[0].lower()
         try:
-            action, inputs = self._parse(verb, words[1:])
+            action, inputs, flagged = self._parse(verb, words[1:])
         except _Unknown as exc:
             return Reply(str(exc), False)
         except ValueError as exc:
             return Reply(f"I could not understand that: {exc}", False)
         manifest = registry.describe(action)
-        if manifest["effect"] == "destructive" and not confirm:
-            return Reply(f"{fmt.code(manifest['id'])} is destructive ({manifest['title']}). "
-                         f"Repeat with --yes to go ahead.", False, manifest["id"], needs_confirmation=True)
+        if manifest["effect"] == "destructive" and not (confirm or flagged):
+            how = f"Repeat with {fmt.code('--yes')} (before any text) to go ahead"
+            if conversation is not None:
+                with self._pending_lock:
+                    self._pending[conversation] = (action, inputs, verb, time.monotonic())
+                how += f", or reply {fmt.code('yes')}"
+            return Reply(f"{fmt.code(manifest['id'])} is destructive ({manifest['title']}). {how}.",
+                         False, manifest["id"], needs_confirmation=True)
+        return self._run(manifest, inputs, verb, fmt)
+
+    def _take_pending(self, conversation: Hashable | None) -> tuple[str, dict[str, Any], str, float] | None:
+        """This conversation's unanswered confirmation request, if recent; any next line consumes it."""
+        if conversation is None:
+            return None
+        with self._pending_lock:
+            pending = self._pending.pop(conversation, None)
+        if pending is None or time.monotonic() - pending[3] > CONFIRM_WINDOW:
+            return None
+        return pending
+
+    def _run(self, manifest: Mapping[str, Any], inputs: dict[str, Any], verb: str, fmt: "_Format") -> Reply:
+        action = manifest["id"]
         try:
             inputs = self._resolve(manifest, inputs)
             result = self.runner.run(action, inputs)
@@ -124,7 +167,8 @@ class ChatOps:
 
     # -- parsing --------------------------------------------------------------------------------
 
-    def _parse(self, verb: str, words: list[str]) -> tuple[str, dict[str, Any]]:
+    def _parse(self, verb: str, words: list[str]) -> tuple[str, dict[str, Any], bool]:
+        """``(action, inputs, confirmed)`` of a line's words after the verb."""
         if verb == "run":
             if not words:
                 raise ValueError(f"say which action: {self.prefix} run ACTION key=value ...")
@@ -132,20 +176,21 @@ class ChatOps:
                 action = registry.resolve(words[0])
             except registry.UnknownActionError as exc:
                 raise _Unknown(str(exc.args[0])) from None
-            return action, self._pairs(action, words[1:], ())
+            return (action, *self._pairs(action, words[1:], ()))
         if verb not in VERBS:
             close = difflib.get_close_matches(verb, list(VERBS) + ["run", "help"], n=2)
             hint = f" Did you mean {' or '.join(close)}?" if close else ""
             raise _Unknown(f"I don't know '{verb}'.{hint} Say '{self.prefix} help' for what I can do.")
         action, positional = VERBS[verb]
-        return action, self._pairs(action, words, positional)
+        return (action, *self._pairs(action, words, positional))
 
-    def _pairs(self, action: str, words: list[str], positional: tuple[str, ...]) -> dict[str, Any]:
+    def _pairs(self, action: str, words: list[str], positional: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
         schema = registry.describe(action)["input_schema"]
         pairs = [w for w in words if re.match(r"^[A-Za-z_][\w.]*:?=", w)]
-        loose = [w for w in words if w not in pairs]
-        inputs: dict[str, Any] = {}
         takes_rest = bool(positional) and positional[-1] in _TEXT_FIELDS
+        loose, confirmed = _flags_outside_text([w for w in words if w not in pairs],
+                                               len(positional) - 1 if takes_rest else None)
+        inputs: dict[str, Any] = {}
         if len(loose) > len(positional) and not takes_rest:
             raise ValueError(f"unexpected words: {' '.join(loose[len(positional):])} (quote text with spaces)")
         for index, name in enumerate(positional):
@@ -165,7 +210,7 @@ class ChatOps:
         for key, value in self.defaults.items():
             if key in schema["properties"] and key not in inputs:
                 inputs[key] = value
-        return inputs
+        return inputs, confirmed
 
     def _resolve(self, manifest: Mapping[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         """``project=OPS``: a project key becomes its id (the API wants the id)."""
@@ -212,7 +257,7 @@ class ChatOps:
                 lines.append(f"• {fmt.code(f'{self.prefix} {name} {args}'.strip())}: {title}")
             lines.append(f"• {fmt.code(f'{self.prefix} run ACTION key=value ...')}: any of "
                          f"{len(registry.list_actions())} actions ({fmt.code('dd-cases list')})")
-            lines.append(f"Add {fmt.code('--yes')} to confirm destructive actions. "
+            lines.append(f"Add {fmt.code('--yes')} (before any free text) to confirm destructive actions. "
                          f"{fmt.code(f'{self.prefix} help VERB')} shows a verb's inputs.")
             return "\n".join(lines)
         action = VERBS[verb][0] if verb in VERBS else None
@@ -232,6 +277,22 @@ class ChatOps:
             allowed = f" one of {', '.join(map(str, prop['enum']))}" if "enum" in prop else ""
             lines.append(f"• {fmt.code(name)}{mark}{allowed}")
         return "\n".join(lines)
+
+
+def _flags_outside_text(loose: list[str], text_at: int | None) -> tuple[list[str], bool]:
+    """*loose* words without the confirmation flags before the free text, which is positional
+    *text_at* (None: no free text) and starts at its first word that is not a flag;
+    ``(words, confirmed)``."""
+    kept: list[str] = []
+    confirmed = False
+    for index, word in enumerate(loose):
+        if word.lower() in _FLAGS:
+            confirmed = True
+        elif text_at is not None and len(kept) == text_at:
+            return kept + loose[index:], confirmed  # the rest is text, flags and all
+        else:
+            kept.append(word)
+    return kept, confirmed
 
 
 class _Unknown(Exception):

@@ -6,8 +6,9 @@
 
 Each tool is named after the action (``create_case``), described by its
 manifest, takes the manifest's input schema and declares an output schema,
-with the annotations read-only / destructive / idempotent from the manifest's
-effect.  The declared output schema is the manifest's, loosened (no enums, no
+with the annotations read-only / idempotent from the manifest's effect and
+destructive from its ``overwrites`` (true for anything but a purely additive
+write).  The declared output schema is the manifest's, loosened (no enums, no
 required members, nullable values) because clients validate structured
 results against it and the live API returns more than the reference
 documents: a successful call must never be rejected for that.  Failures come
@@ -63,6 +64,12 @@ def _loosen(schema: Any) -> Any:
     return out
 
 
+def _overwrites(manifest: dict[str, Any]) -> bool:
+    """Whether the action changes or removes existing data (unknown for another distribution's
+    older manifest: then every write counts, as MCP's own default does)."""
+    return bool(manifest.get("overwrites", manifest["effect"] != "read"))
+
+
 def tool_for(manifest: dict[str, Any]) -> types.Tool:
     """The MCP tool of one action manifest."""
     output = _loosen(manifest["output_schema"])
@@ -76,7 +83,8 @@ def tool_for(manifest: dict[str, Any]) -> types.Tool:
         annotations=types.ToolAnnotations(
             title=manifest["title"],
             read_only_hint=manifest["effect"] == "read",
-            destructive_hint=manifest["effect"] == "destructive",
+            # MCP reserves false for purely additive writes: clients auto-approve those.
+            destructive_hint=_overwrites(manifest),
             idempotent_hint=bool(manifest["idempotent"]),
             open_world_hint=True,
         ),
@@ -105,7 +113,8 @@ def build_server(runner: Runner) -> Server[Any]:
 
     return Server("datadog-case-actions", version=__version__, title="Datadog Case Management actions",
                   instructions="Every Datadog Case Management API operation as a tool. Case ids accept keys "
-                               "like OPS-12. Destructive tools delete data: confirm with the user first.",
+                               "like OPS-12. Destructive tools change or delete existing data: confirm with "
+                               "the user first.",
                   on_list_tools=list_tools, on_call_tool=call_tool)
 
 

@@ -8,6 +8,8 @@ forked child, so a runner created before a fork (Airflow, Celery) keeps working.
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping
@@ -195,24 +197,81 @@ def _last_page(manifest: Mapping[str, Any], page_inputs: Mapping[str, Any], docu
     return (left is not None and left <= 0) or len(_items(manifest, document)) < size
 
 
-# One runner per connection for the module-level helpers: keep-alive across calls.
-_RUNNERS: "OrderedDict[int, tuple[Connection | None, Runner]]" = OrderedDict()
+# One runner per connection for the module-level helpers: keep-alive across calls.  A runner
+# is leased for each call (and for the life of an iterator); eviction, beyond _MAX_RUNNERS,
+# only ever closes idle runners: one other threads are using stays until its last lease ends.
+_RUNNERS: "OrderedDict[int, _Cached]" = OrderedDict()
 _LOCK = threading.Lock()
-_MAX_RUNNERS = 16
+_MAX_RUNNERS = 64
 
 
-def _runner_for(connection: Connection | None) -> Runner:
+def _after_fork() -> None:
+    # Another thread of the parent may have held the lock at the fork: it never releases it here.
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class _Cached:
+    """A cached runner, the connection it was made for and its leases.
+
+    Holding the connection keeps it alive, so no other connection can have its
+    ``id`` (the cache key) while the entry exists.
+    """
+
+    __slots__ = ("connection", "runner", "leases")
+
+    def __init__(self, connection: Connection | None) -> None:
+        self.connection = connection
+        self.runner = Runner(connection)
+        self.leases = 0
+
+
+def _evict_idle() -> list[Runner]:
+    """Drop the least recently used idle runners beyond the cap (call with ``_LOCK`` held); they are to be closed."""
+    extra = len(_RUNNERS) - _MAX_RUNNERS
+    idle = [key for key, cached in _RUNNERS.items() if not cached.leases][:max(extra, 0)]
+    return [_RUNNERS.pop(key).runner for key in idle]
+
+
+def _close(runners: list[Runner]) -> None:
+    for runner in runners:  # outside the lock: closing may wait on the network
+        runner.close()
+
+
+def _lease(connection: Connection | None) -> _Cached:
+    """The cached runner for *connection* (made on first use), leased until ``_release``."""
     key = id(connection) if connection is not None else 0
     with _LOCK:
-        found = _RUNNERS.get(key)
-        if found is not None and found[0] is connection:
-            _RUNNERS.move_to_end(key)
-            return found[1]
-        runner = Runner(connection)
-        _RUNNERS[key] = (connection, runner)
-        while len(_RUNNERS) > _MAX_RUNNERS:
-            _RUNNERS.popitem(last=False)[1][1].close()
-        return runner
+        cached = _RUNNERS.get(key)
+        if cached is None:
+            cached = _RUNNERS[key] = _Cached(connection)
+        _RUNNERS.move_to_end(key)
+        cached.leases += 1
+        evicted = _evict_idle()
+    _close(evicted)
+    return cached
+
+
+def _release(cached: _Cached) -> None:
+    with _LOCK:
+        cached.leases -= 1
+        evicted = _evict_idle()
+    _close(evicted)
+
+
+def _close_idle_runners() -> None:
+    """Close every cached runner no call is using (at exit: their pools hold sockets)."""
+    with _LOCK:
+        idle = [key for key, cached in _RUNNERS.items() if not cached.leases]
+        runners = [_RUNNERS.pop(key).runner for key in idle]
+    _close(runners)
+
+
+atexit.register(_close_idle_runners)
 
 
 def run(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
@@ -223,7 +282,11 @@ def run(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Con
     """
     if dry_run:
         return dry_run_request(prepare(action, inputs), connection or Connection.from_env())
-    return _runner_for(connection).run(action, inputs)
+    cached = _lease(connection)
+    try:
+        return cached.runner.run(action, inputs)
+    finally:
+        _release(cached)
 
 
 async def arun(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
@@ -231,16 +294,29 @@ async def arun(action: Any, inputs: Mapping[str, Any] | None = None, *, connecti
     """The async twin of ``run``."""
     if dry_run:
         return dry_run_request(prepare(action, inputs), connection or Connection.from_env())
-    return await _runner_for(connection).arun(action, inputs)
+    cached = _lease(connection)
+    try:
+        return await cached.runner.arun(action, inputs)
+    finally:
+        _release(cached)
 
 
 def iterate(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
             max_items: int | None = None, max_pages: int | None = None) -> Iterator[Any]:
     """Lazily every item of a paginated action (``search_cases``), up to the caps."""
-    return _runner_for(connection).iterate(action, inputs, max_items=max_items, max_pages=max_pages)
+    cached = _lease(connection)
+    try:
+        yield from cached.runner.iterate(action, inputs, max_items=max_items, max_pages=max_pages)
+    finally:
+        _release(cached)
 
 
-def aiterate(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
-             max_items: int | None = None, max_pages: int | None = None) -> AsyncIterator[Any]:
+async def aiterate(action: Any, inputs: Mapping[str, Any] | None = None, *, connection: Connection | None = None,
+                   max_items: int | None = None, max_pages: int | None = None) -> AsyncIterator[Any]:
     """The async twin of ``iterate``."""
-    return _runner_for(connection).aiterate(action, inputs, max_items=max_items, max_pages=max_pages)
+    cached = _lease(connection)
+    try:
+        async for item in cached.runner.aiterate(action, inputs, max_items=max_items, max_pages=max_pages):
+            yield item
+    finally:
+        _release(cached)

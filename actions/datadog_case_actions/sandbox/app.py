@@ -16,11 +16,11 @@ from . import cases as _cases  # noqa: F401  (registers the handlers)
 from . import casetypes as _casetypes  # noqa: F401
 from . import config as _config  # noqa: F401
 from . import integrations as _integrations  # noqa: F401
-from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx
+from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx, Later
 from .errors import CASES_PREFIX, ApiFailure, error_document, plain_error
 from .faults import DROP, ConnectionDropped, Faults, FaultState
 from .routes import decode_inputs, match
-from .store import Store, default_db_path
+from .store import Store, default_db_path, is_corrupt, unusable
 
 __all__ = ["Sandbox", "Response"]
 
@@ -28,6 +28,8 @@ log = logging.getLogger("datadog_case_actions.sandbox")
 
 #: (status, headers, body)
 Response = tuple[int, dict[str, str], bytes]
+#: an answer whose body may still be a ``Later`` (inside the lock)
+_Answer = tuple[int, dict[str, str], "bytes | Later"]
 
 _JSON = "application/json"
 #: what the live Case Management service labels every JSON answer with (live-api-notes.md section 0)
@@ -100,7 +102,12 @@ class Sandbox:
     def reset(self) -> None:
         """Forget every case, project, rule... (the faults are kept)."""
         with self._lock:
-            self._store.reset()
+            try:
+                self._store.reset()
+            except Exception as exc:
+                if is_corrupt(exc):
+                    raise unusable(self.path, exc) from exc
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -155,9 +162,24 @@ class Sandbox:
         with self._lock:
             if self.closed:
                 raise RuntimeError("this sandbox is closed")
-            return self._handle(method.upper(), raw_path, params, lowered, data)
+            status, answer_headers, content = self._handle(method.upper(), raw_path, params, lowered, data)
+        if isinstance(content, Later):  # a heavy read: computed while other clients go on
+            return self._finish(status, answer_headers, content)
+        return status, answer_headers, content
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _finish(self, status: int, headers: dict[str, str], later: Later) -> Response:
+        """Compute a ``Later`` body (outside the lock); its ``ApiFailure`` becomes the error answer."""
+        try:
+            return status, headers, self._encode(later.compute())
+        except ApiFailure as failure:
+            status, body = failure.status, error_document(failure, later.operation)
+            headers = {**headers, **failure.headers}
+        except Exception:  # a sandbox bug: answer like a server would, keep serving
+            log.exception("sandbox answer for %s failed", later.operation)
+            status, body = 500, plain_error(500, "Internal Server Error")
+        return status, headers, self._encode(body)
 
     def _now(self) -> int:
         """This request's instant in nanoseconds."""
@@ -187,15 +209,21 @@ class Sandbox:
         return 403, None
 
     @staticmethod
-    def _answer(status: int, body: Any, extra: Mapping[str, str] | None = None, *, jsonapi: bool = False) -> Response:
+    def _encode(body: Any) -> bytes:
+        return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def _answer(cls, status: int, body: Any, extra: Mapping[str, str] | None = None, *,
+                jsonapi: bool = False) -> _Answer:
+        """The answer; a ``Later`` body stays one (``handle`` computes it outside the lock)."""
         headers = dict(extra or {})
         if body is None:
             return status, headers, b""
         headers["Content-Type"] = _JSONAPI if jsonapi else _JSON
-        return status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8")
+        return status, headers, body if isinstance(body, Later) else cls._encode(body)
 
     def _handle(self, method: str, raw_path: str, params: dict[str, str], headers: dict[str, str],
-                body: bytes) -> Response:
+                body: bytes) -> _Answer:
         state = self._fault_state
         limited, rate_headers = state.rate_check()
         if limited:
@@ -219,14 +247,14 @@ class Sandbox:
             return self._inject(fault, rate_headers, applied=answer[0] < 400)
         return answer
 
-    def _inject(self, fault: str, rate_headers: dict[str, str], *, applied: bool) -> Response:
+    def _inject(self, fault: str, rate_headers: dict[str, str], *, applied: bool) -> _Answer:
         if fault == DROP:
             raise ConnectionDropped(applied=applied)
         status, body = self._fault_state.error_body()
         return self._answer(status, body, rate_headers)
 
     def _dispatch(self, route: Any, path_params: dict[str, str], params: dict[str, str], body: bytes, user: str,
-                  rate_headers: dict[str, str]) -> Response:
+                  rate_headers: dict[str, str]) -> _Answer:
         operation = route.operation_id
         jsonapi = route.template.startswith(CASES_PREFIX)
         try:
@@ -240,7 +268,10 @@ class Sandbox:
         except ApiFailure as failure:
             return self._answer(failure.status, error_document(failure, operation, route.template),
                                 {**rate_headers, **failure.headers}, jsonapi=jsonapi)
-        except Exception:  # a sandbox bug: answer like a server would, keep serving
+        except Exception as exc:
+            if is_corrupt(exc):  # the file was damaged under us: no retry can help
+                raise unusable(self.path, exc) from exc
+            # a sandbox bug: answer like a server would, keep serving
             log.exception("sandbox handler for %s failed", operation)
             return self._answer(500, plain_error(500, "Internal Server Error"), rate_headers)
         return self._answer(status, document, rate_headers, jsonapi=jsonapi)

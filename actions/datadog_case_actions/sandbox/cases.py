@@ -19,6 +19,7 @@ from .context import (
     SANDBOX_NAMESPACE,
     STATUSES,
     Ctx,
+    Later,
     Result,
     author_of,
     case_document,
@@ -28,7 +29,7 @@ from .context import (
     render_cell,
 )
 from .errors import ApiFailure, bad_request, generic_error, not_found
-from .search import aggregate_groups, count_groups, matches, parse_filter, sort_cases
+from .search import MAX_GROUP_LIMIT, aggregate_groups, count_groups, matches, parse_filter, sort_cases
 
 ATTR = "/data/attributes"
 SEARCH_DEFAULT_PAGE_SIZE = 10
@@ -191,13 +192,18 @@ def count_cases(ctx: Ctx) -> Result:
 def aggregate_cases(ctx: Ctx) -> Result:
     group_by = ctx.inputs["group_by"]
     limit = group_by["limit"]
-    if limit < 1:
-        raise ApiFailure(400, f"{ATTR}/group_by/limit: must be >= 1, got {limit}", pointer=f"{ATTR}/group_by/limit")
+    if not 1 <= limit <= MAX_GROUP_LIMIT:
+        raise ApiFailure(400, f"{ATTR}/group_by/limit: must be 1 to {MAX_GROUP_LIMIT}, got {limit}",
+                         pointer=f"{ATTR}/group_by/limit")
     cases = _filtered(ctx, ctx.inputs["query_filter"], "query_filter")
     fields = [f.strip() for f in group_by["groups"] if f.strip()]
-    return 200, {"data": {"id": f"agg-{uuid.uuid4().hex[:12]}", "type": "aggregate",
-                          "attributes": {"groups": aggregate_groups(cases, fields, int(limit)),
-                                         "total": len(cases)}}}
+    answer_id = f"agg-{uuid.uuid4().hex[:12]}"
+
+    def document() -> dict[str, Any]:  # from the read-only snapshot, outside the sandbox's lock
+        return {"data": {"id": answer_id, "type": "aggregate",
+                         "attributes": {"groups": aggregate_groups(cases, fields, int(limit)), "total": len(cases)}}}
+
+    return 200, Later(document, ctx.operation)
 
 
 # -- single-field updates --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 from .errors import bad_request, not_found
 from .store import Store
 
-__all__ = ["Ctx", "Result", "HANDLERS", "handler", "render_case", "render_cell", "render_project",
+__all__ = ["Ctx", "Result", "Later", "HANDLERS", "handler", "render_case", "render_cell", "render_project",
            "render_rule", "render_notification_rule", "render_window", "render_view", "render_link",
            "render_user", "included_users", "case_document", "author_of", "is_uuid", "user_ref", "STATUSES",
            "SANDBOX_NAMESPACE"]
@@ -28,8 +28,23 @@ STATUSES = {
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-#: (status, body or None)
+#: (status, body or None); the body may be a ``Later``
 Result = tuple[int, Any]
+
+
+class Later:
+    """A body computed after the sandbox's lock is released, from read-only snapshots only.
+
+    Why: a heavy read (an aggregation over every case) must not keep every
+    other client waiting.  *compute* may touch nothing a writer changes: the
+    store's snapshots are replaced on a write, never modified.
+    """
+
+    __slots__ = ("compute", "operation")
+
+    def __init__(self, compute: Callable[[], Any], operation: str) -> None:
+        self.compute = compute
+        self.operation = operation  # whose error shape an ``ApiFailure`` it raises takes
 
 HANDLERS: dict[str, Callable[["Ctx"], Result]] = {}
 

@@ -19,6 +19,9 @@ A query is space-separated terms, all of which must match (AND):
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import shlex
 from collections import Counter
 from typing import Any, Callable, Iterable
@@ -26,11 +29,17 @@ from typing import Any, Callable, Iterable
 from .errors import ApiFailure
 
 __all__ = ["parse_filter", "matches", "sort_cases", "group_values", "count_groups", "aggregate_groups",
-           "STATUS_RANK", "PRIORITY_RANK"]
+           "aggregate_memberships", "STATUS_RANK", "PRIORITY_RANK", "MAX_GROUP_LIMIT", "MAX_MEMBERSHIPS"]
 
 STATUS_RANK = {"OPEN": 0, "IN_PROGRESS": 1, "CLOSED": 2}
 PRIORITY_RANK = {"P1": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 5, "NOT_DEFINED": 6}
 STATUS_NAMES = {"OPEN": "Open", "IN_PROGRESS": "In Progress", "CLOSED": "Closed"}
+#: the largest ``group_by.limit`` the API accepts
+MAX_GROUP_LIMIT = 1000
+#: the most (case, group) pairs one aggregation may count: a case with several values in
+#: several grouped fields belongs to every combination of them, and four fields of 100
+#: values each would be 10^8 groups for that one case
+MAX_MEMBERSHIPS = 200_000
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -201,8 +210,14 @@ def group_values(case: dict[str, Any], field: str) -> list[str]:
 
 
 def _ranked(counter: Counter[str], limit: int | None) -> list[tuple[str, int]]:
-    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ranked if limit is None else ranked[:limit]
+    """The groups by count (most first), then by value; only the first *limit* are sorted."""
+    if limit is None:
+        return sorted(counter.items(), key=_by_count)
+    return heapq.nsmallest(limit, counter.items(), key=_by_count)
+
+
+def _by_count(group: tuple[str, int]) -> tuple[int, str]:
+    return -group[1], group[0]
 
 
 def count_groups(cases: list[dict[str, Any]], fields: list[str], limit: int | None) -> list[dict[str, Any]]:
@@ -217,15 +232,32 @@ def count_groups(cases: list[dict[str, Any]], fields: list[str], limit: int | No
     return groups
 
 
+def _case_groups(cases: list[dict[str, Any]], fields: list[str]) -> list[list[list[str]]]:
+    """Per case, the sorted distinct values of each field."""
+    return [[sorted(set(group_values(case, field))) for field in fields] for case in cases]
+
+
+def aggregate_memberships(values: list[list[list[str]]]) -> int:
+    """How many (case, group) pairs an aggregation counts: per case, the product of its value counts."""
+    return sum(math.prod(len(v) for v in per_field) for per_field in values)
+
+
 def aggregate_groups(cases: list[dict[str, Any]], fields: list[str], limit: int | None) -> list[dict[str, Any]]:
+    """The *limit* largest groups of *cases* by *fields*; a group is the values joined by commas.
+
+    A case counts in the groups it has: with several values of a field, in one
+    per value (and per combination across fields); never in the product of the
+    values other cases have.  Raises ``ApiFailure`` (400) past ``MAX_MEMBERSHIPS``.
+    """
     if not fields:
         return []
-    counter: Counter[str] = Counter()
-    for case in cases:
-        combos = [[]]  # type: list[list[str]]
-        for field in fields:
-            values = sorted(set(group_values(case, field)))
-            combos = [combo + [v] for combo in combos for v in values]
-        for combo in combos:
-            counter[",".join(combo)] += 1
+    values = _case_groups(cases, fields)
+    size = aggregate_memberships(values)
+    if size > MAX_MEMBERSHIPS:
+        raise ApiFailure(400, f"/data/attributes/group_by/groups: these cases fall into {size} case-group "
+                              f"combinations, more than {MAX_MEMBERSHIPS} (several values in several grouped "
+                              "fields multiply); group by fewer multi-valued fields or narrow query_filter",
+                         pointer="/data/attributes/group_by/groups")
+    counter: Counter[str] = Counter(",".join(combo) for per_field in values
+                                    for combo in itertools.product(*per_field))
     return [{"group": g, "value": [n]} for g, n in _ranked(counter, limit)]

@@ -3,19 +3,30 @@
 ``serve()`` runs until interrupted (``dd-cases serve`` calls ``serve_cli``);
 ``start_server_in_thread()`` starts one in the background for tests.  Point any
 client at it with ``DD_BASE_URL=http://127.0.0.1:8126`` and any non-blank keys.
+
+It accepts any key, so it guards the door a browser could open: a request
+whose ``Host`` is not a loopback name or the address it is bound to (a DNS
+rebinding page) gets 421; bodies over 16 MB get 413, chunked or not; a
+malformed chunked body gets 400.  Refusals are JSON:API error documents and
+close the connection.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
+import re
 import socket
 import sys
 import threading
+import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Sequence
 
+from ..runtime.errors import ConfigurationError, reduce_exception
 from .app import Sandbox
 from .faults import ConnectionDropped, Faults
 from .store import default_db_path
@@ -24,6 +35,15 @@ __all__ = ["SandboxServer", "serve", "start_server_in_thread", "serve_cli", "DEF
 
 DEFAULT_PORT = 8126
 _MAX_BODY = 16 * 1024 * 1024
+_MAX_LINE = 65536  # a chunk-size or trailer line
+_MAX_TRAILERS = 100
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+#: names a loopback server answers to besides its own address
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+#: after refusing a body, read what the client is still sending for this long, so that it
+#: sees the refusal instead of a reset (bounded: the sandbox owes a flood nothing more)
+_DRAIN_SECONDS = 2.0
+_DRAIN_BYTES = 4 * _MAX_BODY
 
 
 def _is_loopback(host: str) -> bool:
@@ -35,43 +55,137 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _Refused(Exception):
+    """A request refused before the sandbox sees it: answered with *status*, then the connection closes."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+    __reduce__ = reduce_exception  # like every error of the package: picklable with its fields
+
+
+def _host_name(host: str) -> str:
+    """The name part of a ``Host`` header value, lower case: ``[::1]:8126`` -> ``::1``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, bracket, rest = host[1:].partition("]")
+        return name if bracket and (not rest or re.fullmatch(r":\d{1,5}", rest)) else ""
+    name, colon, port = host.partition(":")
+    if colon and not re.fullmatch(r"\d{1,5}", port):
+        return ""  # a bare IPv6 address or garbage: never a name we answer to
+    return name.rstrip(".") if name != "." else ""
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DatadogCaseSandbox/1"
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     server: "SandboxServer"
 
-    def _read_body(self) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        length = self.headers.get("Content-Length")
-        if not length:
+    def _check_host(self) -> None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            raise _Refused(400, "a request needs exactly one Host header")
+        if not self.server.answers_to(_host_name(hosts[0])):
+            raise _Refused(421, f"this sandbox answers only to {', '.join(sorted(self.server.host_names))}: "
+                                "not to another name that resolves here")
+
+    def _read_line(self, what: str) -> bytes:
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE or not line.endswith(b"\n"):
+            raise _Refused(400, f"malformed chunked body: {what} line too long or cut short")
+        return line
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_text = self._read_line("chunk-size").split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise _Refused(400, f"malformed chunked body: chunk size {size_text[:40]!r} "
+                                    "is not 1 to 16 hexadecimal digits")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > _MAX_BODY:
+                raise _Refused(413, f"request body over {_MAX_BODY} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self._read_line("chunk end").strip():
+                raise _Refused(400, "malformed chunked body: a chunk is shorter or longer than its size")
+            chunks.append(chunk)
+        for _ in range(_MAX_TRAILERS):
+            if not self._read_line("trailer").strip():
+                return b"".join(chunks)
+        raise _Refused(400, "malformed chunked body: too many trailer lines")
+
+    def _read_body(self) -> bytes:
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                raise _Refused(400, f"unsupported Transfer-Encoding {coding!r} (only chunked)")
+            return self._read_chunked()
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
             return b""
-        size = int(length)
-        if size < 0 or size > _MAX_BODY:
-            return None
-        return self.rfile.read(size)
+        if len(set(lengths)) != 1 or not re.fullmatch(r"[0-9]{1,20}", lengths[0].strip()):
+            raise _Refused(400, f"malformed Content-Length {lengths[0][:40]!r}")
+        size = int(lengths[0])
+        if size > _MAX_BODY:
+            raise _Refused(413, f"request body over {_MAX_BODY} bytes")
+        body = self.rfile.read(size)
+        if len(body) != size:
+            raise _Refused(400, "request body shorter than its Content-Length")
+        return body
+
+    def _refuse(self, refused: _Refused) -> None:
+        """Answer a JSON:API error document and close the connection, letting the client finish sending."""
+        title = HTTPStatus(refused.status).phrase
+        content = json.dumps({"errors": [{"status": str(refused.status), "title": title,
+                                          "detail": refused.detail}]}).encode("utf-8")
+        self.close_connection = True
+        self.send_response(refused.status)
+        self.send_header("Content-Type", "application/vnd.api+json")
+        self.send_header("Content-Length", str(len(content)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+        self.wfile.flush()
+        self._drain()
+
+    def _drain(self) -> None:
+        # Closing with unread bytes makes the kernel send a reset, which can destroy the answer
+        # before the client reads it: a client still writing its body would report a broken
+        # connection (and may retry) instead of the refusal.
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _DRAIN_SECONDS
+            drained = 0
+            while drained < _DRAIN_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                data = self.connection.recv(65536)
+                if not data:
+                    return
+                drained += len(data)
+        except OSError:
+            pass
 
     def _serve(self) -> None:
         try:
+            self._check_host()
             body = self._read_body()
-        except ValueError:
-            body = None
-        if body is None:
-            self.send_error(400, "Bad request body")
+        except _Refused as refused:
+            self._refuse(refused)
             return
         try:
             status, headers, content = self.server.sandbox.handle(
                 self.command, self.path, None, dict(self.headers.items()), body)
+        except ConfigurationError as exc:  # its database file is damaged: say so, keep serving
+            self._refuse(_Refused(500, str(exc)))
+            return
         except ConnectionDropped:
             # hang up without a byte of answer
             self.close_connection = True
@@ -100,6 +214,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a busy worker pool opens dozens of connections at once (the default is 5)
 
     def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                  quiet: bool = True, allow_remote: bool = False) -> None:
@@ -108,6 +223,7 @@ class SandboxServer(ThreadingHTTPServer):
                              "use a loopback address or allow_remote=True")
         self.sandbox = sandbox
         self.quiet = quiet
+        self.allow_remote = allow_remote
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -116,6 +232,18 @@ class SandboxServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host.strip("[]"), port), _Handler)
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """The ``Host`` names (without port) this server answers to: loopback names and its own address."""
+        return _LOOPBACK_NAMES | {str(self.server_address[0]).lower()}
+
+    def answers_to(self, name: str) -> bool:
+        """Whether a request for host *name* is for this server (a DNS rebinding page's is not)."""
+        if name in self.host_names:
+            return True
+        # A remote server bound to every interface cannot know its names; it was asked for.
+        return self.allow_remote and ipaddress.ip_address(str(self.server_address[0])).is_unspecified
 
     @property
     def base_url(self) -> str:
@@ -228,12 +356,16 @@ def serve_cli(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"dd-cases serve: {exc}", file=sys.stderr)
         return 2
-    sandbox = Sandbox(args.db, faults=faults)
+    try:
+        sandbox = Sandbox(args.db, faults=faults)
+    except ConfigurationError as exc:
+        print(f"dd-cases serve: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.reset:
             sandbox.reset()
         serve(args.host, args.port, sandbox=sandbox, quiet=args.quiet, allow_remote=args.allow_remote)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ConfigurationError) as exc:
         print(f"dd-cases serve: {exc}", file=sys.stderr)
         return 2
     finally:

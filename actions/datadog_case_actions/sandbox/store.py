@@ -8,7 +8,9 @@ A ``counters`` table holds the per-project case numbers.
 The store does no locking of its own: the ``Sandbox`` holds one lock around
 every request and runs each request in one transaction (``with store.transaction()``),
 so a request's changes are applied entirely or not at all.  Files use WAL mode
-and a busy timeout, so several processes can share one database file.
+and a busy timeout, so several processes can share one database file.  A file
+that cannot be a database (garbage, truncated, a directory, a path under a
+regular file) is a ``ConfigurationError`` naming it (``unusable``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["Store", "KINDS", "default_db_path"]
+from ..runtime.errors import ConfigurationError
+
+__all__ = ["Store", "KINDS", "default_db_path", "unusable", "is_corrupt"]
 
 #: resource kinds, one table each
 KINDS = (
@@ -42,6 +46,30 @@ KINDS = (
 _SCHEMA_VERSION = 1
 
 
+def is_corrupt(exc: BaseException) -> bool:
+    """True for SQLite's "file is not a database" / "disk image is malformed" family.
+
+    Its subclasses ``OperationalError`` (locked, busy, disk full) and
+    ``IntegrityError`` say nothing about the file being unusable.
+    """
+    return (isinstance(exc, sqlite3.DatabaseError)
+            and not isinstance(exc, (sqlite3.OperationalError, sqlite3.IntegrityError)))
+
+
+def unusable(path: str, exc: BaseException) -> ConfigurationError:
+    """The ``ConfigurationError`` for a sandbox file that cannot be used, naming it and saying why."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):  # from making its folder
+        reason = f"{os.fspath(exc.filename) if exc.filename is not None else 'its folder'} is not a directory"
+    elif isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+    elif os.path.isdir(path):
+        reason = "it is a directory"
+    else:
+        reason = str(exc) or type(exc).__name__  # SQLite's own words: "file is not a database"...
+    return ConfigurationError(f"the sandbox database {path} cannot be used ({reason}); "
+                              "give another file (DD_SANDBOX_PATH, --sandbox-path, --db) or move this one aside")
+
+
 def default_db_path() -> Path:
     """``$XDG_DATA_HOME/datadog-case-actions/sandbox.sqlite3`` (``~/.local/share`` when unset)."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
@@ -55,18 +83,27 @@ class Store:
         target = str(path)
         self.path = target
         self.memory = target == ":memory:"
-        if not self.memory:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(target, check_same_thread=False, timeout=10.0, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        if not self.memory:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
         self._writes = 0  # bumped by every write through this store: invalidates snapshots
         self._snapshots: dict[str, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
         #: results computed from a snapshot, keyed by a tuple starting with ``version()`` (read-only)
         self.memo: dict[tuple[Any, ...], Any] = {}
+        db = None
+        try:
+            if not self.memory:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            db = self._db = sqlite3.connect(target, check_same_thread=False, timeout=10.0, isolation_level=None)
+            self._create()
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise unusable(target, exc) from exc
+
+    def _create(self) -> None:
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        if not self.memory:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
         with self.transaction():
             for kind in KINDS:
                 self._db.execute(
