@@ -170,3 +170,71 @@ def test_bash_completion_completes_actions_and_their_inputs() -> None:
     fish = dd("completion", "fish").stdout
     assert "__fish_seen_subcommand_from create_case' -a '" in fish and "title=" in fish
     assert dd("completion", "zsh").stdout.startswith("#compdef dd-cases")
+
+
+# -- bulk ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def served_sandbox() -> Any:
+    from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
+
+    with Sandbox(":memory:") as sandbox:
+        server, url = start_server_in_thread(sandbox)
+        try:
+            yield sandbox, url
+        finally:
+            server.stop()
+
+
+def test_bulk_creates_each_line_once_over_http_and_reports_every_line(tmp_path: Path, served_sandbox: Any) -> None:
+    sandbox, url = served_sandbox
+    env = {**_env(), "DD_BASE_URL": url}
+    made = subprocess.run([*DD, "run", "create_project", "key=BLK", "name=Bulk", "-o", "json"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    project = json.loads(made.stdout)["data"]["id"]
+    lines = [json.dumps({"title": f"alert {n}", "type_id": CASE_TYPE, "project_id": project}) for n in range(200)]
+    lines[50] = "{not json"
+    lines[120] = json.dumps({"title": "no project", "type_id": CASE_TYPE})
+    lines.insert(7, "")  # blank lines are skipped, and do not shift the line numbers
+    source = tmp_path / "alerts.ndjson"
+    source.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([*DD, "bulk", "create_case", f"@{source}", "--concurrency", "16"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 5, done.stderr  # some lines failed
+    outcomes = {o["line"]: o for o in map(json.loads, done.stdout.splitlines())}
+    assert len(outcomes) == 200 and 8 not in outcomes
+    failed = {line for line, o in outcomes.items() if not o["ok"]}
+    assert failed == {52, 122}  # 1-based input line numbers, the blank line counted
+    assert outcomes[52]["error"]["violations"][0]["field"] == "line 52"
+    assert outcomes[122]["error"]["violations"][0]["field"] == "project_id"
+    assert "200 lines: 198 ok, 2 failed" in done.stderr
+    # exactly one case per good line: nothing lost, nothing sent twice
+    keys = [o["result"]["data"]["attributes"]["title"] for o in outcomes.values() if o["ok"]]
+    search = sandbox.runner().iterate("search_cases", {"filter": "project:BLK", "page_size": 100})
+    assert sorted(c["attributes"]["title"] for c in search) == sorted(keys) and len(set(keys)) == 198
+
+
+def test_bulk_lines_may_name_their_action_and_all_ok_exits_0(tmp_path: Path) -> None:
+    db = tmp_path / "b.sqlite3"
+    lines = "\n".join([json.dumps({"action": "create_project", "inputs": {"key": "A", "name": "A"}}),
+                       json.dumps({"action": "get_projects", "inputs": {}})])
+    done = dd("bulk", "-", "--sandbox-path", str(db), "--create", "--concurrency", "1", db=db, stdin=lines)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["action"] for line in done.stdout.splitlines()] == [
+        "datadog.create_project", "datadog.get_projects"]
+
+
+def test_bulk_refuses_destructive_actions_without_yes_and_bad_flags(tmp_path: Path) -> None:
+    db = tmp_path / "b.sqlite3"
+    refused = dd("bulk", "delete_project", "-", db=db, stdin='{"project_id": "x"}\n')
+    assert refused.returncode == 2 and "--yes" in refused.stderr and refused.stdout == ""
+    assert dd("bulk", "get_projects", "-", "--concurrency", "0", db=db).returncode == 2
+    assert dd("bulk", "get_projects", "cases.ndjson", db=db).returncode == 2  # a file is named @file
+
+
+def test_paging_shows_progress_on_a_terminal_only(db: Path) -> None:
+    code, screen = on_terminal("run", "search_cases", "page_size=1", "--all-pages", "-o", "ndjson", db=db)
+    assert code == 0 and "items," in screen  # the counter, erased at the end but seen on the terminal
+    piped = dd("run", "search_cases", "page_size=1", "--all-pages", "-o", "ndjson", db=db)
+    assert piped.stderr == ""

@@ -58,7 +58,8 @@ def _area(module: str) -> str:
 
 
 FORBIDDEN = {
-    "runtime": {"sandbox", "adapters", "cli", "demo", "export", "typed", "facade", "types", "coerce"},
+    "runtime": {"sandbox", "adapters", "cli", "demo", "export", "typed", "facade", "types", "coerce", "batch",
+                "output", "progress", "completion", "client", "_facade"},
     "sandbox": {"adapters", "cli", "demo", "export", "typed", "facade", "types"},
     "registry": {"sandbox", "adapters", "cli", "typed", "facade", "types"},
     "manifest": {"runtime", "registry", "sandbox", "adapters", "cli", "declare", "catalog"},

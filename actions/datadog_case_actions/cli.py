@@ -2,8 +2,8 @@
 
 Exit codes: 0 success, 2 bad input or configuration (nothing was sent),
 3 the API answered with an error, 4 no usable answer (network, timeout),
-1 anything else.  Errors go to stderr as one line plus details; results go to
-stdout as JSON.
+5 some lines of a bulk run failed, 1 anything else.  Errors go to stderr as one
+line plus details; results go to stdout (a table on a terminal, else JSON).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ examples:
   dd-cases run update_attributes @inputs.json
   dd-cases run create_project key=OPS name=Operations --sandbox
   dd-cases serve --port 8126                     the sandbox over HTTP for curl and other SDKs
-exit codes: 0 ok, 2 bad input or configuration, 3 API error, 4 network/timeout, 1 other
+exit codes: 0 ok, 2 bad input or configuration, 3 API error, 4 network/timeout, 5 some bulk lines failed, 1 other
 """
 
 
@@ -82,14 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the HTTP request that would be sent (keys redacted) and stop")
     p.add_argument("--all-pages", action="store_true", help="for paginated actions: print every item of every page")
     p.add_argument("--max-items", type=int, metavar="N", help="with --all-pages: stop after N items")
-    p.add_argument("--site", help="Datadog site (overrides DD_SITE)")
-    p.add_argument("--base-url", help="explicit API base URL (overrides DD_BASE_URL)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="connect/read timeout per attempt (default 30)")
-    p.add_argument("--no-retry", action="store_true", help="do not retry rate-limited or failed requests")
-    p.add_argument("--sandbox", action="store_true",
-                   help="run against the embedded sandbox instead of Datadog (same as --site sandbox)")
-    p.add_argument("--sandbox-path", metavar="FILE",
-                   help="the sandbox's SQLite file (default: the per-user file; overrides DD_SANDBOX_PATH)")
+    _connection_flags(p)
     p.add_argument("-o", "--output", choices=["table", "json", "ndjson"],
                    help="table (the default on a terminal), json (the default when piped; with --all-pages one "
                         "JSON array) or ndjson (one item per line)")
@@ -98,8 +91,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compact", action="store_true", help="with -o json: print JSON on one line")
     p.add_argument("-y", "--yes", action="store_true",
                    help="confirm a destructive action (asked on a terminal; required when not interactive)")
-    p.add_argument("--create", action="store_true",
-                   help="with --sandbox-path: create the database file if it does not exist yet")
+
+    p = sub.add_parser(
+        "bulk", help="run an action once per NDJSON input line, several at a time",
+        description="Run one action per line of NDJSON (a file or stdin): each line is the inputs of ACTION, or, "
+                    'without ACTION, {"action": "...", "inputs": {...}}. Prints one JSON result line per input '
+                    "line (its line number, ok or the error), then a summary on stderr.",
+        epilog="examples:\n  dd-cases bulk create_case @cases.ndjson --sandbox\n"
+               "  jq -c '.[]' alerts.json | dd-cases bulk create_case - --concurrency 16\n"
+               "exit codes: 0 every line succeeded, 5 some lines failed, 2 bad flags or an unreadable file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", nargs="?", help="the action for every line (else each line names its own)")
+    p.add_argument("source", nargs="?", default="-", metavar="@FILE.ndjson|-", help="the lines (default: stdin)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="calls in flight at once (default 8)")
+    p.add_argument("-y", "--yes", action="store_true", help="confirm a destructive action for every line")
+    _connection_flags(p)
 
     p = sub.add_parser(
         "demo", help="run an incident workflow end to end on the embedded sandbox",
@@ -136,6 +143,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("export", help="the whole catalogue as one JSON document (for low-code builders)",
                    add_help=False, prefix_chars="\0").add_argument("export_args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _connection_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", help="Datadog site (overrides DD_SITE)")
+    p.add_argument("--base-url", help="explicit API base URL (overrides DD_BASE_URL)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="connect/read timeout per attempt (default 30)")
+    p.add_argument("--no-retry", action="store_true", help="do not retry rate-limited or failed requests")
+    p.add_argument("--sandbox", action="store_true",
+                   help="run against the embedded sandbox instead of Datadog (same as --site sandbox)")
+    p.add_argument("--sandbox-path", metavar="FILE",
+                   help="the sandbox's SQLite file (default: the per-user file; overrides DD_SANDBOX_PATH)")
+    p.add_argument("--create", action="store_true",
+                   help="with --sandbox-path: create the database file if it does not exist yet")
 
 
 def _read_inputs(tokens: Sequence[str], schema: dict[str, Any], stdin: TextIO) -> dict[str, Any]:
@@ -249,21 +269,25 @@ class UsageError(Exception):
     """Flags that contradict each other or cannot be honoured; nothing was sent (exit 2)."""
 
 
+def _check_connection_flags(args: argparse.Namespace) -> None:
+    if args.sandbox and (args.site or args.base_url):
+        raise UsageError("--sandbox cannot be combined with --site or --base-url")
+    if args.site and args.base_url:
+        raise UsageError("give --site or --base-url, not both")
+    if args.create and not args.sandbox_path:
+        raise UsageError("--create only applies with --sandbox-path")
+
+
 def _check_flags(args: argparse.Namespace) -> None:
+    _check_connection_flags(args)
     if args.max_items is not None and not args.all_pages:
         raise UsageError("--max-items only applies with --all-pages")
     if args.max_items is not None and args.max_items < 1:
         raise UsageError("--max-items must be at least 1")
     if args.dry_run and args.all_pages:
         raise UsageError("--dry-run shows one request; it cannot be combined with --all-pages")
-    if args.sandbox and (args.site or args.base_url):
-        raise UsageError("--sandbox cannot be combined with --site or --base-url")
-    if args.site and args.base_url:
-        raise UsageError("give --site or --base-url, not both")
     if args.compact and args.output not in (None, "json"):
         raise UsageError("--compact only applies to -o json")
-    if args.create and not args.sandbox_path:
-        raise UsageError("--create only applies with --sandbox-path")
 
 
 def _connection(args: argparse.Namespace, err: TextIO) -> Any:
@@ -285,7 +309,7 @@ def _connection(args: argparse.Namespace, err: TextIO) -> Any:
     connection = Connection.from_env(**options)
     if args.sandbox_path and not connection.is_sandbox:
         raise UsageError("--sandbox-path only applies to the sandbox (add --sandbox, or set DD_SITE=sandbox)")
-    if connection.is_sandbox and not args.dry_run:
+    if connection.is_sandbox and not getattr(args, "dry_run", False):
         _check_sandbox_file(connection.sandbox_path, create=args.create, err=err)
     return connection
 
@@ -351,10 +375,61 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
     printer = Printer(out, args.output or ("table" if _isatty(out) else "json"), fields, compact=args.compact)
     with Runner(connection) as runner:
         if args.all_pages:
-            printer.stream(runner.iterate(manifest["id"], inputs, max_items=args.max_items))
+            from .progress import Progress
+
+            printer.stream(Progress(err).count(runner.iterate(manifest["id"], inputs, max_items=args.max_items)))
         else:
             printer.document(runner.run(manifest["id"], inputs))
     return 0
+
+
+def _cmd_bulk(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
+    import time
+
+    from .batch import run_lines
+    from .progress import Progress
+    from .runtime.runner import Runner
+
+    _check_connection_flags(args)
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    action = None
+    if args.action is not None and (args.action == "-" or args.action.startswith("@")):
+        args.action, args.source = None, args.action  # `dd-cases bulk @lines.ndjson`: each line names its action
+    if args.action is not None:
+        manifest = registry.describe(args.action)
+        action = manifest["id"]
+        if manifest.get("effect") == "destructive" and not args.yes:
+            raise UsageError(f"{action} is destructive; add --yes to run it for every line")
+    if args.source == "-":
+        lines: Any = stdin
+    elif args.source.startswith("@"):
+        try:
+            lines = open(args.source[1:], encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise UsageError(f"{args.source}: cannot read ({exc.strerror})") from None
+    else:
+        raise UsageError(f"the lines come from @FILE.ndjson or - (stdin), not {args.source!r}")
+    connection = _connection(args, err)
+    ok = failed = 0
+    started = time.monotonic()
+    progress = Progress(err, "lines")
+    try:
+        with Runner(connection) as runner:
+            for outcome in run_lines(runner, lines, action=action, concurrency=args.concurrency):
+                if outcome.ok:
+                    ok += 1
+                else:
+                    failed += 1
+                out.write(json.dumps(outcome.to_dict(), separators=(",", ":"), ensure_ascii=False) + "\n")
+                progress.update(ok + failed, failed)
+    finally:
+        progress.close()
+        if lines is not stdin:
+            lines.close()
+    elapsed = time.monotonic() - started
+    err.write(f"{ok + failed} line{'s' if ok + failed != 1 else ''}: {ok} ok, {failed} failed, in {elapsed:.1f} s\n")
+    return 5 if failed else 0
 
 
 def _cmd_sandbox(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
@@ -448,6 +523,8 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, inp: TextIO) -> 
             return _cmd_describe(args, out)
         if args.command == "demo":
             return _cmd_demo(args, out)
+        if args.command == "bulk":
+            return _cmd_bulk(args, out, inp, err)
         if args.command == "sandbox":
             return _cmd_sandbox(args, out, inp, err)
         if args.command == "completion":
