@@ -348,7 +348,7 @@ class _Attempts:
         status = response.status_code
         log.debug("%s %s -> %d (attempt %d, %.3fs)", self.request.method, self.request.path, status,
                   self.attempt, elapsed)
-        body: Any = None
+        body: Any = _NOT_A_DOCUMENT  # no body at all (204, or empty): {} for a success
         if content and not content.isspace():
             body, problem = _parse(content, response.charset_encoding)
             if body is _NOT_A_DOCUMENT:
@@ -357,12 +357,14 @@ class _Attempts:
                     raise self._unexpected(response, f"a body that is {problem}", text)
                 body = text  # error bodies come in every shape: keep the text
         if 200 <= status < 300:
-            if body is None:
+            if body is _NOT_A_DOCUMENT:
                 body = {}
             elif not isinstance(body, dict):
                 raise self._unexpected(response, f"a body that is {_KINDS.get(type(body), 'JSON')}, not an object",
                                        content.decode("utf-8", errors="replace"))
             return Response(status, response.headers, body, self.attempt, elapsed)
+        if body is _NOT_A_DOCUMENT:
+            body = None
         retry_after = _header_seconds(response.headers, time.time()) if status == 429 else None
         error = self._scrubbed(error_for_status(status, body, action_id=self.request.action_id,
                                                 headers=_plain(response.headers), retry_after=retry_after))
