@@ -23,7 +23,6 @@ import zlib
 from typing import Any, Callable
 
 import pytest
-
 from datadog_case_actions import Connection, RetryPolicy, Runner
 from datadog_case_actions.runtime.errors import (
     ActionError,

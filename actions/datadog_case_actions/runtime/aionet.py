@@ -155,7 +155,8 @@ class _Conn:
                 await self._flush(loop, timeout)
                 data = await self._raw_recv(loop, timeout)
                 if not data:
-                    raise _Failure(httpx.ConnectError, "the server closed the connection during the TLS handshake")
+                    raise _Failure(httpx.ConnectError,
+                                   "the server closed the connection during the TLS handshake") from None
                 self.incoming.write(data)
             except ssl.SSLError as exc:
                 raise _Failure(httpx.ConnectError, f"TLS handshake failed: {exc.reason or type(exc).__name__}") \
@@ -372,6 +373,7 @@ class AsyncNetworkTransport(httpx.AsyncBaseTransport):
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, scheme: str, host: str, port: int,
                        timeout: float | None) -> _Conn:
+        addresses: list[tuple[int, Any]]
         try:
             ipaddress.ip_address(host)
             addresses = [(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]

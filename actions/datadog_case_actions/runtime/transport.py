@@ -42,7 +42,6 @@ from .connection import Connection
 from .errors import (
     ActionError,
     ApiError,
-    RateLimitedError,
     TimeoutError,
     TransportError,
     UnexpectedResponseError,
@@ -136,18 +135,26 @@ def _too_deep(document: Any, content: bytes) -> bool:
 _NOT_A_DOCUMENT = object()
 
 
-def _parse(content: bytes, charset: str | None) -> Any:
-    """The body as strict JSON; ``_NOT_A_DOCUMENT`` with a reason when it is not JSON (or too deep)."""
+def _parse(content: bytes) -> Any:
+    """The body as strict JSON (UTF-8, as RFC 8259 requires); ``_NOT_A_DOCUMENT`` with a reason when it is
+    not JSON or nests too deep."""
     try:
-        text = content.decode(charset or "utf-8")
-        document = _STRICT.decode(text)
-    except (ValueError, LookupError):
+        document = _STRICT.decode(content.decode("utf-8"))
+    except ValueError:
         return _NOT_A_DOCUMENT, "not JSON"
     except RecursionError:
         return _NOT_A_DOCUMENT, f"JSON nested deeper than {MAX_DEPTH} levels"
     if isinstance(document, (dict, list)) and _too_deep(document, content):
         return _NOT_A_DOCUMENT, f"JSON nested deeper than {MAX_DEPTH} levels"
     return document, None
+
+
+def _text(response: httpx.Response, content: bytes) -> str:
+    """The body as text, in its declared charset when Python knows it."""
+    try:
+        return content.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:
+        return content.decode("utf-8", errors="replace")
 
 
 _KINDS = {str: "a JSON string", list: "a JSON array", bool: "a JSON boolean", int: "a JSON number",
@@ -171,7 +178,9 @@ class _Body:
         self.chunks: list[bytes] = []
         self.room = cap
         self.decoder: Any = None
-        coding = (encoding or "identity").strip().lower()
+        if encoding is None:
+            return
+        coding = encoding.strip().lower()
         if coding in ("gzip", "x-gzip"):
             self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif coding == "deflate":
@@ -311,7 +320,8 @@ class _Attempts:
         if response.is_stream_consumed:  # an in-process transport (mock, sandbox) answered in full
             body.feed(response.content)
             return body.content()
-        for raw in response.iter_raw():
+        # The transport's own stream, not iter_raw(): same bytes without httpx's re-chunking layer.
+        for raw in response.stream:  # type: ignore[union-attr]
             body.feed(raw)
             self.check_deadline()
         return body.content()
@@ -322,7 +332,7 @@ class _Attempts:
         if response.is_stream_consumed:
             body.feed(response.content)
             return body.content()
-        async for raw in response.aiter_raw():
+        async for raw in response.stream:  # type: ignore[union-attr]
             body.feed(raw)
         return body.content()
 
@@ -350,9 +360,9 @@ class _Attempts:
                   self.attempt, elapsed)
         body: Any = _NOT_A_DOCUMENT  # no body at all (204, or empty): {} for a success
         if content and not content.isspace():
-            body, problem = _parse(content, response.charset_encoding)
+            body, problem = _parse(content)
             if body is _NOT_A_DOCUMENT:
-                text = content.decode(response.charset_encoding or "utf-8", errors="replace")
+                text = _text(response, content)
                 if 200 <= status < 300 or problem != "not JSON":
                     raise self._unexpected(response, f"a body that is {problem}", text)
                 body = text  # error bodies come in every shape: keep the text
