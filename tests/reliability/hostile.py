@@ -95,7 +95,7 @@ class HostileServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(128)
-        self._sock.settimeout(0.1)
+        self._sock.settimeout(0.5)
         self.port = self._sock.getsockname()[1]
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._stop = threading.Event()
@@ -112,6 +112,10 @@ class HostileServer:
 
     def stop(self) -> None:
         self._stop.set()
+        try:  # wake the accept loop now rather than at its next poll
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            pass
         self._accept.join(5)
         with self._lock:
             conns = list(self._conns)
@@ -141,6 +145,9 @@ class HostileServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
+            if self._stop.is_set():
+                conn.close()
+                return
             with self._lock:
                 self.connections += 1
                 self.open += 1
