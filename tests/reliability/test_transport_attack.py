@@ -528,3 +528,21 @@ def test_tls_refuses_an_untrusted_certificate(path: Path, certificate: tuple[str
         with pytest.raises(TransportError) as info:
             path.one(r, GET)
     assert info.value.sent is False and server.count() == 0
+
+
+def test_behind_a_proxy_many_event_loops_leak_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With proxy variables set, httpx's own transport (which honours them) carries the async calls."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with HostileServer(default=respond()) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = runner_for("http://cases.example.invalid")
+            for _ in range(3):
+                assert asyncio.run(r.arun(*GET))["data"]["id"] == "ok"
+            r.close()
+            gc.collect()
+        assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+        assert [q.path for q in proxy.requests] == ["http://cases.example.invalid/api/v2/cases/OPS-1"] * 3
+        assert proxy.wait_all_closed() == 0

@@ -418,19 +418,18 @@ def _scrub_deep(value: Any, scrub: Callable[[str], str]) -> Any:
     return value
 
 
-def _async_network_transport(limits: httpx.Limits, verify: bool) -> tuple[httpx.AsyncBaseTransport, bool]:
+def _async_network_transport(limits: httpx.Limits, verify: bool) -> tuple[httpx.AsyncBaseTransport | None, bool]:
     """The async network transport, and whether it is bound to one event loop.
 
     ``aionet.AsyncNetworkTransport`` (see its docstring for why), unless proxies
-    are configured in the environment: then httpx's own transport, which honours
-    them, without keep-alive, so that no connection outlives the event loop it
-    was opened on.
+    are configured in the environment: then None, so that httpx builds its own
+    transports, which honour them (the client gets no keep-alive then, so that
+    no connection outlives the event loop it was opened on).
     """
     import urllib.request
 
     if urllib.request.getproxies():
-        return httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(
-            max_connections=limits.max_connections, max_keepalive_connections=0), trust_env=True), True
+        return None, True
     from .aionet import AsyncNetworkTransport
 
     return AsyncNetworkTransport(verify=verify, max_connections=limits.max_connections or 50,
@@ -536,7 +535,10 @@ class Transport:
             return aclient  # the common case, without the lock: one pool for every event loop
         import asyncio
 
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         if aclient is not None and loop is self._loop and self._pid == os.getpid():
             return aclient
         with self._lock:
@@ -553,9 +555,13 @@ class Transport:
                 if transport is None:
                     transport, bound = _async_network_transport(self._limits, self._verify)
                     self._network = None if bound else transport
+                # Behind a proxy (httpx's own pools, one per event loop) no connection is kept
+                # alive, so a pool left behind with its loop holds nothing open.
+                limits = httpx.Limits(max_connections=self._limits.max_connections,
+                                      max_keepalive_connections=0) if bound else self._limits
                 self._aclient = httpx.AsyncClient(base_url=self.connection.url, headers=self._headers(),
                                                   timeout=self.connection.timeout, transport=transport,
-                                                  limits=self._limits, verify=self._verify)
+                                                  limits=limits, verify=self._verify)
                 self._loop_bound = bound
                 self._loop = loop if bound else None
             return self._aclient
