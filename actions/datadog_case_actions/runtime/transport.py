@@ -509,6 +509,9 @@ class Transport:
             self._client = None
             self._aclient = None
             self._loop = None
+            network, self._network = self._network, None
+            if network is not None:
+                network.close()  # the child's copies of the idle sockets only: no FIN, no event loop
             return True
         return False
 
