@@ -6,20 +6,29 @@ everywhere.  The retry decision itself (``_Attempts``) is written once and
 shared by the sync and async paths; only the waiting differs.
 
 Rules:
-* 2xx: the JSON document; 204 or an empty body is ``{}``; a non-JSON body is
-  an ``UnexpectedResponseError`` (a proxy's HTML page is not a success).
+* 2xx: the JSON object; 204 or an empty body is ``{}``.  A body that is not
+  strict JSON (a proxy's HTML page, ``NaN``), nests deeper than ``MAX_DEPTH``,
+  or is JSON but not an object is an ``UnexpectedResponseError`` saying which.
+  Unknown fields are kept: reading is tolerant, parsing is not.
+* Bodies are read as a stream, gzip/deflate decoded in bounded steps, and
+  refused past ``Connection.max_response_bytes`` decoded bytes.
 * 429: wait what ``X-RateLimit-Reset`` (seconds until the window resets) or
   ``Retry-After`` asks, then retry, for any request: a rate-limited request
   was not processed.  A wait longer than ``max_rate_limit_wait`` is not
-  waited; the ``RateLimitedError`` carries ``retry_after`` instead.
+  waited; the ``RateLimitedError`` carries ``retry_after`` instead.  A value
+  that is not a finite number counts as missing (the backoff applies).
 * 5xx, read timeouts, dropped connections: retried only for idempotent
   requests, since a POST may have been applied already.
 * Connect errors and pool timeouts: retried for every request, because the
   request surely never left.
-* ``deadline`` bounds the whole call, waits included.
+* ``deadline`` bounds the whole call, waits and bodies included.
+* Nothing below retries on its own: requests on the wire never exceed the policy.
 
-Logging (logger ``datadog_case_actions``) carries method, path, status,
-attempt and timing, never headers.
+Errors are the package's own, raised without the library exception chained
+(its frames hold the request headers), and every text that comes from a
+library or a server passes through ``Connection.scrub``.  Logging (logger
+``datadog_case_actions``) carries method, path, status, attempt and timing,
+never headers.
 """
 
 from __future__ import annotations
