@@ -546,3 +546,27 @@ def test_behind_a_proxy_many_event_loops_leak_nothing(monkeypatch: pytest.Monkey
         assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
         assert [q.path for q in proxy.requests] == ["http://cases.example.invalid/api/v2/cases/OPS-1"] * 3
         assert proxy.wait_all_closed() == 0
+
+
+MALFORMED = {
+    "binary": b"\x00\xff\xfe garbage \r\n\r\n",
+    "no-status-code": b"HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\n{}",
+    "http2-line": b"HTTP/2 200\r\nContent-Length: 2\r\n\r\n{}",
+    "folded-header": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n X-Folded: yes\r\n\r\n{}",
+    "negative-length": b"HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n{}",
+    "two-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "huge-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n{}",
+    "chunk-no-crlf": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
+    "head-then-close": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+    "endless-head": b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 2**20,
+    "unknown-encoding": b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\n{}",
+    "bad-gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_a_malformed_answer_is_one_of_the_package_errors(path: Path, name: str) -> None:
+    with HostileServer(default=raw(MALFORMED[name])) as server, runner_for(server.url, RetryPolicy.none()) as r:
+        with pytest.raises(ActionError) as info:
+            path.one(r, GET)
+    assert isinstance(info.value, (TransportError, UnexpectedResponseError)) and server.count() == 1
