@@ -28,7 +28,6 @@ import socket
 import ssl
 import threading
 import time
-import weakref
 from typing import Any, AsyncIterator
 
 import httpx
@@ -309,9 +308,10 @@ class AsyncNetworkTransport(httpx.AsyncBaseTransport):
         self._expiry = keepalive_expiry
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        # A connection limit per event loop: an asyncio semaphore belongs to one loop.
-        self._gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = \
-            weakref.WeakKeyDictionary()
+        # A connection limit per event loop: an asyncio semaphore belongs to one loop.  Closed
+        # loops are dropped whenever a new loop comes (not a weak mapping: not every loop
+        # implementation can be weakly referenced).
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._pid = os.getpid()
         self._closed = False
 
@@ -322,7 +322,7 @@ class AsyncNetworkTransport(httpx.AsyncBaseTransport):
             with self._lock:
                 if self._pid != os.getpid():
                     inherited, self._idle = self._idle, {}
-                    self._gates = weakref.WeakKeyDictionary()
+                    self._gates = {}
                     self._pid = os.getpid()
                     for conns in inherited.values():
                         for conn in conns:
@@ -363,6 +363,7 @@ class AsyncNetworkTransport(httpx.AsyncBaseTransport):
             with self._lock:
                 gate = self._gates.get(loop)
                 if gate is None:
+                    self._gates = {other: g for other, g in self._gates.items() if not other.is_closed()}
                     gate = self._gates[loop] = asyncio.Semaphore(self._max_connections)
         return gate
 
