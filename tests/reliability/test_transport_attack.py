@@ -416,6 +416,9 @@ def test_no_frame_of_a_refused_key_holds_it(field: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         Connection(**{field: API + "\n"})
     assert frames_holding_a_key(info.value) == []
+    with pytest.raises(ConfigurationError) as info:
+        Connection.from_env({}, **{field: API + "\t"})
+    assert frames_holding_a_key(info.value) == []
 
 
 # -- 5. a forked child leaves the parent's async pool alone ------------------------------------------------------
@@ -571,3 +574,9 @@ def test_a_malformed_answer_is_one_of_the_package_errors(path: Path, name: str) 
         with pytest.raises(ActionError) as info:
             path.one(r, GET)
     assert isinstance(info.value, (TransportError, UnexpectedResponseError)) and server.count() == 1
+
+
+def test_a_user_agent_that_would_split_a_header_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="user_agent contains a line feed"):
+        Connection(user_agent="my-pipeline/1.0\nX-Injected: yes")
+    assert Connection(user_agent="my pipeline/1.0 (ops)").user_agent == "my pipeline/1.0 (ops)"

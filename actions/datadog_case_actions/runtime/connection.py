@@ -271,8 +271,9 @@ class Connection(_Frozen):
             raise ConfigurationError("timeout must be a positive number of seconds")
         if isinstance(max_response_bytes, bool) or not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
             raise ConfigurationError("max_response_bytes must be a positive number of bytes")
-        if user_agent is not None and _flaw(user_agent.replace(" ", "_")) is not None:
-            raise ConfigurationError(f"user_agent contains {_flaw(user_agent.replace(' ', '_'))}")
+        flaw = None if user_agent is None else _flaw(user_agent.replace(" ", "_"))  # spaces are fine there
+        if flaw is not None:
+            raise ConfigurationError(f"user_agent contains {flaw}")
         self._set(api_key=api_key, app_key=app_key, access_token=access_token,
                   site=site, base_url=base_url, timeout=timeout, retry=retry, user_agent=user_agent,
                   sandbox_path=sandbox_path, max_response_bytes=max_response_bytes)
@@ -288,10 +289,11 @@ class Connection(_Frozen):
         ``DD_ACCESS_TOKEN``, ``DD_SITE``, ``DD_BASE_URL`` and ``DD_SANDBOX_PATH``;
         keyword arguments win over the environment."""
         values = _from_env(os.environ if env is None else env)
-        del env  # this frame is in the traceback of a refused key: no mapping of keys in its locals
         values.update({k: _secret(v) if k in _KEY_NAMES else v for k, v in overrides.items() if v is not None})
         if "site" in overrides and "base_url" not in overrides:
             values["base_url"] = None  # an explicit site beats DD_BASE_URL from the environment
+        # This frame is in the traceback of a refused key: no plain key among its locals.
+        del env, overrides
         return cls(**values)
 
     @classmethod
