@@ -552,6 +552,16 @@ def test_behind_a_proxy_many_event_loops_leak_nothing(monkeypatch: pytest.Monkey
         assert proxy.wait_all_closed() == 0
 
 
+def test_no_proxy_alone_keeps_the_async_network_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    with HostileServer(default=respond()) as server, runner_for(server.url) as r:
+        asyncio.run(r.arun(*GET))
+        asyncio.run(r.arun(*GET))
+        assert r.transport._network is not None and server.connections == 1
+
+
 MALFORMED = {
     "binary": b"\x00\xff\xfe garbage \r\n\r\n",
     "no-status-code": b"HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\n{}",

@@ -437,7 +437,8 @@ def _async_network_transport(limits: httpx.Limits, verify: bool) -> tuple[httpx.
     """
     import urllib.request
 
-    if urllib.request.getproxies():
+    proxies = urllib.request.getproxies()  # NO_PROXY alone (common in CI) is no reason to leave
+    if any(scheme in proxies for scheme in ("http", "https", "all")):
         return None, True
     from .aionet import AsyncNetworkTransport
 
