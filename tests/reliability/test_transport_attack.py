@@ -590,3 +590,19 @@ def test_a_user_agent_that_would_split_a_header_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="user_agent contains a line feed"):
         Connection(user_agent="my-pipeline/1.0\nX-Injected: yes")
     assert Connection(user_agent="my pipeline/1.0 (ops)").user_agent == "my pipeline/1.0 (ops)"
+
+
+def test_the_command_line_refuses_a_crlf_key_with_exit_2() -> None:
+    """The reviewer's reproduction, as a real process: ``DD_API_KEY=$'<key>\\r' dd-cases run get_projects``."""
+    import subprocess
+    import sys
+    from pathlib import Path as FilePath
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DD_")}, "DD_API_KEY": API + "\r",
+           "DD_APP_KEY": APP}
+    done = subprocess.run([sys.executable, "-m", "datadog_case_actions.cli", "run", "get_projects", "--base-url",
+                           _refused_url()], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=FilePath(__file__).resolve().parents[2])
+    assert done.returncode == 2, done.stderr
+    assert "DD_API_KEY (api_key) contains a carriage return" in done.stderr
+    assert API not in done.stdout + done.stderr and APP not in done.stdout + done.stderr
