@@ -118,7 +118,7 @@ def test_resets_never_exceed_max_attempts(path: Path) -> None:
         assert server.count("POST") == 1
 
 
-@pytest.mark.parametrize("pause", [0.2, Busy(0.2)], ids=["idle-loop", "busy-loop"])
+@pytest.mark.parametrize("pause", [0.3, Busy(0.3)], ids=["idle-loop", "busy-loop"])
 def test_a_create_after_the_server_closed_an_idle_connection_goes_out_once(path: Path, pause: float) -> None:
     """The server drops keep-alive connections idle for 0.05 s; the next create must reconnect, not fail."""
     with HostileServer(default=respond(close_idle_after=0.05)) as server, runner_for(server.url) as r:
