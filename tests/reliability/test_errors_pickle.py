@@ -50,6 +50,7 @@ SAMPLES: dict[str, Any] = {
     "meta": {"key": "region"},
     "show_status": True,
     "show_detail": False,
+    "cls": __import__("httpx").ReadError,  # the transport's internal failure: which httpx class to raise
 }
 # The same with every flag the other way: a rebuilt error may come out right for one value only.
 FLIPPED = {name: (not value if isinstance(value, bool) else value) for name, value in SAMPLES.items()}

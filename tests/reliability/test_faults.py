@@ -250,7 +250,7 @@ def test_rate_limited_creates_all_land_exactly_once() -> None:
     sandbox.close()
 
 
-# -- the same promises on the async path (aiohttp under httpx) -------------------------------------------
+# -- the same promises on the async path (runtime/aionet.py) -------------------------------------------
 
 
 def _arun(url: str, fake: FakeTime, action: str, inputs: dict[str, Any], timeout: float = 5.0) -> Any:

@@ -11,6 +11,7 @@ so a production pipeline without credentials fails loudly.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from typing import Any, Mapping
@@ -174,6 +175,60 @@ def _secret(value: "str | Secret | None") -> Secret | None:
     return value if isinstance(value, Secret) else Secret(value)
 
 
+#: The environment variable each credential is read from: the name errors use for it.
+_KEY_NAMES = {"api_key": "DD_API_KEY", "app_key": "DD_APP_KEY", "access_token": "DD_ACCESS_TOKEN"}
+_NAMED_CHARACTERS = {"\r": "a carriage return", "\n": "a line feed", " ": "a space", "\t": "a tab"}
+#: The default cap on a response body, decoded (decompressed) size.
+MAX_RESPONSE_BYTES = 32 * 2**20
+
+
+def _flaw(text: str) -> str | None:
+    """What makes *text* unusable in an HTTP header (never the text itself), or None."""
+    for char in text:
+        if char in _NAMED_CHARACTERS:
+            return _NAMED_CHARACTERS[char]
+        if not " " < char < "\x7f":
+            return "a non-ASCII character" if char > "\x7f" else "a control character"
+    return None
+
+
+def _check_credentials(secrets: Mapping[str, Secret | None]) -> None:
+    """Refuse keys that cannot go into a header, naming the field and never echoing the value.
+
+    A CR or LF (a CRLF ``.env`` file, a secret mounted with its trailing newline), a space,
+    a control or non-ASCII character would otherwise fail inside the HTTP library, whose
+    error text quotes the value.  This frame holds ``Secret`` objects only: a traceback's
+    locals show no key.
+    """
+    for field, secret in secrets.items():
+        flaw = None if secret is None else _flaw(secret.reveal())
+        if flaw is not None:
+            raise ConfigurationError(
+                f"{_KEY_NAMES[field]} ({field}) contains {flaw}: remove it and set the key again "
+                f"(a CRLF .env file or a secret file with a trailing newline does this)"
+            )
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The connection options found in *env*, keys already wrapped as ``Secret``."""
+
+    def get(*names: str) -> str | None:
+        for name in names:
+            value = env.get(name)
+            if value not in (None, ""):
+                return value
+        return None
+
+    return {
+        "api_key": _secret(get("DD_API_KEY")),
+        "app_key": _secret(get("DD_APP_KEY", "DD_APPLICATION_KEY")),
+        "access_token": _secret(get("DD_ACCESS_TOKEN")),
+        "site": get("DD_SITE") or "datadoghq.com",
+        "base_url": get("DD_BASE_URL"),
+        "sandbox_path": get("DD_SANDBOX_PATH"),
+    }
+
+
 class Connection(_Frozen):
     """Credentials and site for the Case Management API.
 
@@ -182,11 +237,13 @@ class Connection(_Frozen):
     Bearer``).  ``site`` is one of ``SITES``, another Datadog site by name, or
     ``"sandbox"``; ``base_url`` overrides it (a proxy, the sandbox server).
     ``sandbox_path`` is the sandbox's SQLite file (``site="sandbox"`` only;
-    None = the per-user default).  Keys may be given as ``str`` or ``Secret``.
+    None = the per-user default).  Keys may be given as ``str`` or ``Secret``;
+    keys with a line break, a space, a control or non-ASCII character are refused
+    here.  ``max_response_bytes`` caps a response body's decoded size (32 MiB).
     """
 
     __slots__ = ("api_key", "app_key", "access_token", "site", "base_url", "timeout", "retry", "user_agent",
-                 "sandbox_path")
+                 "sandbox_path", "max_response_bytes")
     _fields = __slots__
     api_key: Secret | None
     app_key: Secret | None
@@ -197,19 +254,29 @@ class Connection(_Frozen):
     retry: RetryPolicy
     user_agent: str | None
     sandbox_path: str | None
+    max_response_bytes: int
 
     def __init__(self, api_key: str | Secret | None = None, app_key: str | Secret | None = None,
                  access_token: str | Secret | None = None, site: str = "datadoghq.com", base_url: str | None = None,
                  timeout: float = 30.0, retry: RetryPolicy | None = None, user_agent: str | None = None,
-                 sandbox_path: str | None = None) -> None:
+                 sandbox_path: str | None = None, max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        # Wrapped first, so that no frame of an error raised below holds a key as a plain str.
+        api_key, app_key, access_token = _secret(api_key), _secret(app_key), _secret(access_token)
+        _check_credentials({"api_key": api_key, "app_key": app_key, "access_token": access_token})
         retry = RetryPolicy() if retry is None else retry
         if not isinstance(retry, RetryPolicy):
             raise ConfigurationError("retry must be a RetryPolicy")
-        if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and timeout > 0):
+        if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and math.isfinite(timeout)
+                                             and timeout > 0):
             raise ConfigurationError("timeout must be a positive number of seconds")
-        self._set(api_key=_secret(api_key), app_key=_secret(app_key), access_token=_secret(access_token),
+        if isinstance(max_response_bytes, bool) or not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
+            raise ConfigurationError("max_response_bytes must be a positive number of bytes")
+        flaw = None if user_agent is None else _flaw(user_agent.replace(" ", "_"))  # spaces are fine there
+        if flaw is not None:
+            raise ConfigurationError(f"user_agent contains {flaw}")
+        self._set(api_key=api_key, app_key=app_key, access_token=access_token,
                   site=site, base_url=base_url, timeout=timeout, retry=retry, user_agent=user_agent,
-                  sandbox_path=sandbox_path)
+                  sandbox_path=sandbox_path, max_response_bytes=max_response_bytes)
         if base_url is not None:
             if not re.match(r"^https?://[^/\s]+", base_url):
                 raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -221,26 +288,12 @@ class Connection(_Frozen):
         """A connection from ``DD_API_KEY``, ``DD_APP_KEY`` (or ``DD_APPLICATION_KEY``),
         ``DD_ACCESS_TOKEN``, ``DD_SITE``, ``DD_BASE_URL`` and ``DD_SANDBOX_PATH``;
         keyword arguments win over the environment."""
-        env = os.environ if env is None else env
-
-        def get(*names: str) -> str | None:
-            for name in names:
-                value = env.get(name)
-                if value not in (None, ""):
-                    return value
-            return None
-
-        values: dict[str, Any] = {
-            "api_key": get("DD_API_KEY"),
-            "app_key": get("DD_APP_KEY", "DD_APPLICATION_KEY"),
-            "access_token": get("DD_ACCESS_TOKEN"),
-            "site": get("DD_SITE") or "datadoghq.com",
-            "base_url": get("DD_BASE_URL"),
-            "sandbox_path": get("DD_SANDBOX_PATH"),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values = _from_env(os.environ if env is None else env)
+        values.update({k: _secret(v) if k in _KEY_NAMES else v for k, v in overrides.items() if v is not None})
         if "site" in overrides and "base_url" not in overrides:
             values["base_url"] = None  # an explicit site beats DD_BASE_URL from the environment
+        # This frame is in the traceback of a refused key: no plain key among its locals.
+        del env, overrides
         return cls(**values)
 
     @classmethod
@@ -274,6 +327,19 @@ class Connection(_Frozen):
             # The sandbox checks that keys are present, not what they are.
             headers = {"DD-API-KEY": "sandbox", "DD-APPLICATION-KEY": "sandbox"}
         return headers
+
+    def scrub(self, text: str) -> str:
+        """*text* with every credential of this connection replaced by ``****``.
+
+        The one helper for any text from elsewhere (a library's exception, a
+        server's answer) that reaches an error message or a log line.  Values
+        shorter than four characters are not real keys and are left alone (they
+        would blank out ordinary words).
+        """
+        for secret in (self.api_key, self.app_key, self.access_token):
+            if secret and len(secret.reveal()) >= 4 and secret.reveal() in text:
+                text = text.replace(secret.reveal(), "****")
+        return text
 
     def check(self) -> None:
         """Fail before any request when credentials are missing (never fall back to the sandbox)."""

@@ -6,20 +6,29 @@ everywhere.  The retry decision itself (``_Attempts``) is written once and
 shared by the sync and async paths; only the waiting differs.
 
 Rules:
-* 2xx: the JSON document; 204 or an empty body is ``{}``; a non-JSON body is
-  an ``UnexpectedResponseError`` (a proxy's HTML page is not a success).
+* 2xx: the JSON object; 204 or an empty body is ``{}``.  A body that is not
+  strict JSON (a proxy's HTML page, ``NaN``), nests deeper than ``MAX_DEPTH``,
+  or is JSON but not an object is an ``UnexpectedResponseError`` saying which.
+  Unknown fields are kept: reading is tolerant, parsing is not.
+* Bodies are read as a stream, gzip/deflate decoded in bounded steps, and
+  refused past ``Connection.max_response_bytes`` decoded bytes.
 * 429: wait what ``X-RateLimit-Reset`` (seconds until the window resets) or
   ``Retry-After`` asks, then retry, for any request: a rate-limited request
   was not processed.  A wait longer than ``max_rate_limit_wait`` is not
-  waited; the ``RateLimitedError`` carries ``retry_after`` instead.
+  waited; the ``RateLimitedError`` carries ``retry_after`` instead.  A value
+  that is not a finite number counts as missing (the backoff applies).
 * 5xx, read timeouts, dropped connections: retried only for idempotent
   requests, since a POST may have been applied already.
 * Connect errors and pool timeouts: retried for every request, because the
   request surely never left.
-* ``deadline`` bounds the whole call, waits included.
+* ``deadline`` bounds the whole call, waits and bodies included.
+* Nothing below retries on its own: requests on the wire never exceed the policy.
 
-Logging (logger ``datadog_case_actions``) carries method, path, status,
-attempt and timing, never headers.
+Errors are the package's own, raised without the library exception chained
+(its frames hold the request headers), and every text that comes from a
+library or a server passes through ``Connection.scrub``.  Logging (logger
+``datadog_case_actions``) carries method, path, status, attempt and timing,
+never headers.
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ from __future__ import annotations
 import builtins
 import json
 import logging
+import math
 import os
 import random
 import threading
 import time
-from typing import Any, Callable, Mapping, NamedTuple
+import zlib
+from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
 import httpx
 
@@ -39,7 +50,7 @@ from .. import __version__
 from .connection import SANDBOX_SITE, Connection
 from .errors import (
     ActionError,
-    RateLimitedError,
+    ApiError,
     TimeoutError,
     TransportError,
     UnexpectedResponseError,
@@ -52,7 +63,11 @@ __all__ = ["Transport", "Response", "user_agent"]
 log = logging.getLogger("datadog_case_actions")
 
 # Failures where the request surely never reached the server: safe to retry anything.
+# (The async network transport raises ConnectError only before a byte of the request is written.)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+ApiErrorT = TypeVar("ApiErrorT", bound=ApiError)
+#: What the client accepts: the encodings ``_Body`` decodes with a bounded output.
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 def user_agent() -> str:
@@ -70,21 +85,28 @@ class Response(NamedTuple):
 
 
 def _header_seconds(headers: httpx.Headers, now: float) -> float | None:
-    """The wait a 429 asks for: ``X-RateLimit-Reset`` (seconds), else ``Retry-After`` (seconds or a date)."""
+    """The wait a 429 asks for: ``X-RateLimit-Reset`` (seconds), else ``Retry-After`` (seconds or a date).
+
+    A value that is not a finite number (``nan``, ``inf``) counts as missing.
+    """
     for name in ("x-ratelimit-reset", "retry-after"):
         raw = headers.get(name)
         if raw is None:
             continue
         raw = raw.strip()
         try:
-            return max(float(raw), 0.0)
+            seconds = float(raw)
         except ValueError:
             pass
+        else:
+            if math.isfinite(seconds):
+                return max(seconds, 0.0)
+            continue
         import email.utils  # HTTP dates are rare; the import costs a cold start ~6 ms
 
         try:
             moment = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             continue
         if moment is not None:
             return max(moment.timestamp() - now, 0.0)
@@ -95,15 +117,147 @@ def _plain(headers: httpx.Headers) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _decode(response: httpx.Response) -> Any:
-    """The body as JSON when it is JSON, else as text (error bodies come in every shape)."""
-    content = response.content
-    if not content or content.isspace():
-        return None
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Strict JSON: NaN, Infinity and -Infinity are Python extensions, not JSON.
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+#: Deeper documents are refused: no API answer nests this far, and every consumer stays clear of recursion limits.
+MAX_DEPTH = 128
+
+
+def _too_deep(document: Any, content: bytes) -> bool:
+    """Whether *document* nests deeper than ``MAX_DEPTH`` (walked only when it has that many containers)."""
+    if content.count(b"[") + content.count(b"{") <= MAX_DEPTH:
+        return False
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+_NOT_A_DOCUMENT = object()
+
+
+def _parse(content: bytes) -> Any:
+    """The body as strict JSON (UTF-8, as RFC 8259 requires); ``_NOT_A_DOCUMENT`` with a reason when it is
+    not JSON or nests too deep."""
     try:
-        return json.loads(content)
+        document = _STRICT.decode(content.decode("utf-8"))
     except ValueError:
-        return response.text
+        return _NOT_A_DOCUMENT, "not JSON"
+    except RecursionError:
+        return _NOT_A_DOCUMENT, f"JSON nested deeper than {MAX_DEPTH} levels"
+    if isinstance(document, (dict, list)) and _too_deep(document, content):
+        return _NOT_A_DOCUMENT, f"JSON nested deeper than {MAX_DEPTH} levels"
+    return document, None
+
+
+def _text(response: httpx.Response, content: bytes) -> str:
+    """The body as text, in its declared charset when Python knows it."""
+    try:
+        return content.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:
+        return content.decode("utf-8", errors="replace")
+
+
+_KINDS = {str: "a JSON string", list: "a JSON array", bool: "a JSON boolean", int: "a JSON number",
+          float: "a JSON number", type(None): "JSON null"}
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _Body:
+    """Collects one response body, decoding gzip/deflate as it comes and counting the decoded bytes.
+
+    Decompression is bounded per step (``max_length``), so a small compressed body
+    that inflates past the cap fails without ever holding more than the cap.
+    """
+
+    __slots__ = ("chunks", "room", "decoder")
+
+    def __init__(self, encoding: str | None, cap: int) -> None:
+        self.chunks: list[bytes] = []
+        self.room = cap
+        self.decoder: Any = None
+        if encoding is None:
+            return
+        coding = encoding.strip().lower()
+        if coding in ("gzip", "x-gzip"):
+            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self.decoder = _Deflate()
+        elif coding != "identity":
+            raise _BodyTooLarge(f"an unsupported content encoding ({coding[:40]!r})")
+
+    def _keep(self, data: bytes) -> None:
+        self.room -= len(data)
+        if self.room < 0:
+            raise _BodyTooLarge("a body larger than max_response_bytes")
+        self.chunks.append(data)
+
+    def feed(self, raw: bytes) -> None:
+        if self.decoder is None:
+            self._keep(raw)
+            return
+        try:
+            while raw:
+                self._keep(self.decoder.decompress(raw, self.room + 1))
+                raw = self.decoder.unconsumed_tail
+        except zlib.error:
+            raise _BodyTooLarge("a compressed body that does not decompress") from None
+
+    def content(self) -> bytes:
+        if self.decoder is not None:
+            try:
+                self._keep(self.decoder.flush())
+            except zlib.error:
+                raise _BodyTooLarge("a compressed body that does not decompress") from None
+        return self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+
+
+class _Deflate:
+    """``deflate`` as servers send it: zlib-wrapped per the RFC, or raw deflate."""
+
+    def __init__(self) -> None:
+        self.inner: Any = None
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self.inner.unconsumed_tail if self.inner is not None else b""
+
+    def decompress(self, data: bytes, most: int) -> bytes:
+        if self.inner is None:
+            self.inner = zlib.decompressobj(zlib.MAX_WBITS)
+            try:
+                return bytes(self.inner.decompress(data, most))
+            except zlib.error:
+                self.inner = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self.inner.decompress(data, most))
+
+    def flush(self) -> bytes:
+        return bytes(self.inner.flush()) if self.inner is not None else b""
+
+
+class _Failure(NamedTuple):
+    """A transport failure as plain data: the library exception itself (and its frames) is not kept."""
+
+    kind: str
+    detail: str
+    not_sent: bool
+    timed_out: bool
+
+
+def _failure(exc: httpx.HTTPError) -> _Failure:
+    kind = type(exc).__name__
+    return _Failure(kind, str(exc) or kind, isinstance(exc, _NOT_SENT), isinstance(exc, httpx.TimeoutException))
 
 
 class _Attempts:
@@ -132,6 +286,12 @@ class _Attempts:
             raise self._deadline_error(None)
         return httpx.Timeout(left)
 
+    def check_deadline(self) -> None:
+        """Raise when the deadline has run out (between the chunks of a body)."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise self._deadline_error(None)
+
     def _deadline_error(self, last: ActionError | None) -> TimeoutError:
         detail = f"; last error: {last.message}" if last is not None else ""
         error = TimeoutError(
@@ -140,6 +300,10 @@ class _Attempts:
             sent=None if last is None else getattr(last, "sent", True),
         )
         return error
+
+    def deadline_ran_out(self) -> TimeoutError:
+        """The error for an attempt the deadline cut short (its request may have been applied)."""
+        return self._deadline_error(None)
 
     def _backoff(self) -> float:
         base = self.policy.backoff_base * (2 ** max(self.attempt - 1, 0))
@@ -159,27 +323,70 @@ class _Attempts:
                     error.message, wait, self.attempt + 1, self.policy.attempts)
         return wait
 
-    def on_response(self, response: httpx.Response) -> Response | float:
+    def read(self, response: httpx.Response) -> bytes:
+        """The whole body of a streamed response, decoded and capped, within the deadline."""
+        body = self._body(response)
+        if response.is_stream_consumed:  # an in-process transport (mock, sandbox) answered in full
+            body.feed(response.content)
+            return body.content()
+        # The transport's own stream, not iter_raw(): same bytes without httpx's re-chunking layer.
+        for raw in response.stream:  # type: ignore[union-attr]
+            body.feed(raw)
+            self.check_deadline()
+        return body.content()
+
+    async def aread(self, response: httpx.Response) -> bytes:
+        """The async twin of ``read`` (the deadline is enforced around the whole attempt)."""
+        body = self._body(response)
+        if response.is_stream_consumed:
+            body.feed(response.content)
+            return body.content()
+        async for raw in response.stream:  # type: ignore[union-attr]
+            body.feed(raw)
+        return body.content()
+
+    def _body(self, response: httpx.Response) -> _Body:
+        encoding = None if response.is_stream_consumed else response.headers.get("content-encoding")
+        return _Body(encoding, self.transport.connection.max_response_bytes)
+
+    def _unexpected(self, response: httpx.Response, what: str, text: str | None = None) -> UnexpectedResponseError:
+        status = response.status_code
+        shown = f": {text[:200]!r}" if text else ""
+        return self._scrubbed(UnexpectedResponseError(
+            f"HTTP {status} with {what} ({response.headers.get('content-type', 'no content type')}){shown}",
+            action_id=self.request.action_id, status=status, body=None if text is None else text[:2000],
+            headers=_plain(response.headers)))
+
+    def on_body_error(self, response: httpx.Response, what: str) -> UnexpectedResponseError:
+        """The error for a body that could not be read whole (too large, undecodable)."""
+        return self._unexpected(response, what)
+
+    def on_response(self, response: httpx.Response, content: bytes) -> Response | float:
         """A ``Response`` to return, or the seconds to wait before retrying; raises for a final error."""
         elapsed = self.clock() - self.started
         status = response.status_code
         log.debug("%s %s -> %d (attempt %d, %.3fs)", self.request.method, self.request.path, status,
                   self.attempt, elapsed)
-        body = _decode(response)
+        body: Any = _NOT_A_DOCUMENT  # no body at all (204, or empty): {} for a success
+        if content and not content.isspace():
+            body, problem = _parse(content)
+            if body is _NOT_A_DOCUMENT:
+                text = _text(response, content)
+                if 200 <= status < 300 or problem != "not JSON":
+                    raise self._unexpected(response, f"a body that is {problem}", text)
+                body = text  # error bodies come in every shape: keep the text
         if 200 <= status < 300:
-            if body is None:
+            if body is _NOT_A_DOCUMENT:
                 body = {}
-            elif isinstance(body, str):
-                raise UnexpectedResponseError(
-                    f"HTTP {status} with a body that is not JSON "
-                    f"({response.headers.get('content-type', 'no content type')}): {body[:200]!r}",
-                    action_id=self.request.action_id, status=status, body=body[:2000],
-                    headers=_plain(response.headers),
-                )
+            elif not isinstance(body, dict):
+                raise self._unexpected(response, f"a body that is {_KINDS.get(type(body), 'JSON')}, not an object",
+                                       content.decode("utf-8", errors="replace"))
             return Response(status, response.headers, body, self.attempt, elapsed)
+        if body is _NOT_A_DOCUMENT:
+            body = None
         retry_after = _header_seconds(response.headers, time.time()) if status == 429 else None
-        error = error_for_status(status, body, action_id=self.request.action_id, headers=_plain(response.headers),
-                                 retry_after=retry_after)
+        error = self._scrubbed(error_for_status(status, body, action_id=self.request.action_id,
+                                                headers=_plain(response.headers), retry_after=retry_after))
         if status == 429:
             if retry_after is not None and retry_after > self.policy.max_rate_limit_wait:
                 error.message += f" (the API asks to wait {retry_after:g}s, more than max_rate_limit_wait)"
@@ -189,58 +396,54 @@ class _Attempts:
             return self._wait_or_raise(error, self._backoff())
         raise error
 
-    def on_exception(self, exc: httpx.HTTPError) -> float:
+    def on_failure(self, failure: _Failure) -> float:
         """Seconds to wait before retrying after a transport failure; raises when it is final."""
-        not_sent = _surely_not_sent(exc)
-        origin = _aiohttp_cause(exc) or exc
-        kind = type(origin).__name__
-        detail = str(origin) or kind
-        timed_out = isinstance(origin, (httpx.TimeoutException, builtins.TimeoutError)) or "Timeout" in kind
-        cls = TimeoutError if timed_out else TransportError
-        error = cls(f"{kind}: {detail}", action_id=self.request.action_id, sent=False if not_sent else None)
-        log.debug("%s %s -> %s (attempt %d)", self.request.method, self.request.path, kind, self.attempt)
-        if not_sent or self.request.idempotent:
+        cls = TimeoutError if failure.timed_out else TransportError
+        message = self.transport.connection.scrub(f"{failure.kind}: {failure.detail}")
+        error = cls(message, action_id=self.request.action_id, sent=False if failure.not_sent else None)
+        log.debug("%s %s -> %s (attempt %d)", self.request.method, self.request.path, failure.kind, self.attempt)
+        if failure.not_sent or self.request.idempotent:
             return self._wait_or_raise(error, self._backoff())
         error.message += " (not retried: the request may have been applied)"
         raise error
 
-
-def _aiohttp_cause(exc: BaseException) -> BaseException | None:
-    """The aiohttp error behind an httpx error raised by httpx-aiohttp, if any."""
-    cause = exc.__cause__
-    return cause if cause is not None and type(cause).__module__.startswith("aiohttp") else None
-
-
-def _surely_not_sent(exc: httpx.HTTPError) -> bool:
-    """True only when the request cannot have reached the server (so even a create may be retried)."""
-    cause = _aiohttp_cause(exc)
-    if cause is not None:
-        # httpx-aiohttp maps every aiohttp connection error to ConnectTimeout, including a
-        # server hanging up mid-request; only aiohttp's own connect failures are "not sent".
-        import aiohttp
-
-        connect_failures: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
-        if hasattr(aiohttp, "ConnectionTimeoutError"):
-            connect_failures += (aiohttp.ConnectionTimeoutError,)
-        return isinstance(cause, connect_failures)
-    return isinstance(exc, _NOT_SENT)
+    def _scrubbed(self, error: ApiErrorT) -> ApiErrorT:
+        """*error* with every credential of the connection taken out of its texts (a server may echo them)."""
+        scrub = self.transport.connection.scrub
+        error.message = scrub(error.message)
+        error.messages = [scrub(m) for m in error.messages]
+        error.body = _scrub_deep(error.body, scrub)
+        error.headers = {k: scrub(v) for k, v in error.headers.items()}
+        return error
 
 
-def _async_network_transport(limits: httpx.Limits, verify: bool) -> httpx.AsyncBaseTransport | None:
-    """aiohttp under httpx for async calls: about 3x httpx's own async pool in throughput (see README).
+def _scrub_deep(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrub_deep(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_deep(v, scrub) for v in value]
+    return value
 
-    Falls back to httpx's transport (None) when proxies are configured in the
-    environment, which httpx honours and aiohttp's session would ignore.
+
+def _async_network_transport(limits: httpx.Limits, verify: bool) -> tuple[httpx.AsyncBaseTransport | None, bool]:
+    """The async network transport, and whether it is bound to one event loop.
+
+    ``aionet.AsyncNetworkTransport`` (see its docstring for why), unless proxies
+    are configured in the environment: then None, so that httpx builds its own
+    transports, which honour them (the client gets no keep-alive then, so that
+    no connection outlives the event loop it was opened on).
     """
     import urllib.request
 
-    if urllib.request.getproxies():
-        return None
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:  # pragma: no cover - it is a dependency; tolerate a stripped install
-        return None
-    return AiohttpTransport(verify=verify, limits=limits)
+    proxies = urllib.request.getproxies()  # NO_PROXY alone (common in CI) is no reason to leave
+    if any(scheme in proxies for scheme in ("http", "https", "all")):
+        return None, True
+    from .aionet import AsyncNetworkTransport
+
+    return AsyncNetworkTransport(verify=verify, max_connections=limits.max_connections or 50,
+                                 max_keepalive=limits.max_keepalive_connections or 20), False
 
 
 class Transport:
@@ -275,7 +478,10 @@ class Transport:
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
         self._pid = os.getpid()
+        # Set only when the async pool is bound to one event loop (httpx's own, used behind proxies).
         self._loop: Any = None
+        self._loop_bound = False
+        self._network: Any = None  # the async network transport, when this Transport made one
         self._sandbox: Any = None
         self.default_timeout = httpx.Timeout(connection.timeout)
 
@@ -290,7 +496,8 @@ class Transport:
         return not self.connection.url.startswith("http://")
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": self.connection.user_agent or user_agent()}
+        headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING,
+                   "User-Agent": self.connection.user_agent or user_agent()}
         headers.update(self.connection.auth_headers())
         return headers
 
@@ -304,12 +511,18 @@ class Transport:
         return self._sandbox.transports()
 
     def _forked(self) -> bool:
-        """True in a forked child: the parent's pooled sockets must not be shared, so start afresh."""
+        """True in a forked child: the parent's pools are left alone (never closed from here), start afresh."""
         if os.getpid() != self._pid:
             self._pid = os.getpid()
-            self._client = None  # not closed: its sockets belong to the parent
+            # Not closed: their sockets belong to the parent.  The async network transport
+            # keeps idle sockets out of every event loop, so nothing of the parent's is touched
+            # when these objects are collected.
+            self._client = None
             self._aclient = None
             self._loop = None
+            network, self._network = self._network, None
+            if network is not None:
+                network.close()  # the child's copies of the idle sockets only: no FIN, no event loop
             return True
         return False
 
@@ -331,30 +544,40 @@ class Transport:
 
     @property
     def async_client(self) -> httpx.AsyncClient:
-        import asyncio  # imported here: synchronous callers never pay for it
+        aclient = self._aclient
+        if aclient is not None and self._pid == os.getpid() and not self._loop_bound:
+            return aclient  # the common case, without the lock: one pool for every event loop
+        import asyncio
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        aclient = self._aclient
         if aclient is not None and loop is self._loop and self._pid == os.getpid():
-            return aclient  # the common case, without the lock
+            return aclient
         with self._lock:
             self._forked()
-            # An async pool belongs to one event loop; each asyncio.run() gets a fresh one.
-            if self._aclient is not None and loop is not self._loop:
+            if self._aclient is not None and self._loop_bound and loop is not self._loop:
+                # httpx's own pool belongs to one event loop; it keeps no idle connection
+                # (see _async_network_transport), so dropping it leaks nothing.
                 self._aclient = None
             if self._aclient is None:
                 transport = self._async_httpx_transport
                 if transport is None and self.connection.is_sandbox:
                     transport = self._site_transports()[1]
+                bound = False
                 if transport is None:
-                    transport = _async_network_transport(self._limits, self._verify)
+                    transport, bound = _async_network_transport(self._limits, self._verify)
+                    self._network = None if bound else transport
+                # Behind a proxy (httpx's own pools, one per event loop) no connection is kept
+                # alive, so a pool left behind with its loop holds nothing open.
+                limits = httpx.Limits(max_connections=self._limits.max_connections,
+                                      max_keepalive_connections=0) if bound else self._limits
                 self._aclient = httpx.AsyncClient(base_url=self.connection.url, headers=self._headers(),
                                                   timeout=self.connection.timeout, transport=transport,
-                                                  limits=self._limits, verify=self._verify)
-                self._loop = loop
+                                                  limits=limits, verify=self._verify)
+                self._loop_bound = bound
+                self._loop = loop if bound else None
             return self._aclient
 
     @staticmethod
@@ -367,6 +590,10 @@ class Transport:
         return client.build_request(request.method, request.path, params=request.params or None,
                                     content=content, headers=headers, timeout=timeout)
 
+    # Both loops below keep library exceptions out of what they raise: a failure is turned into
+    # plain data inside the ``except`` block and the package's own error is raised after it, so
+    # no httpx/httpcore frame (whose locals hold the request headers) is chained to it.
+
     def send(self, request: PreparedRequest) -> Response:
         """Send *request*, retrying per the connection's policy; the ``Response`` or an ``ActionError``."""
         attempts = _Attempts(self, request)
@@ -374,29 +601,62 @@ class Transport:
         while True:
             attempts.attempt += 1
             built = self._build(client, request, attempts.timeout())
+            failure: _Failure | None = None
+            refused: str | None = None
             try:
-                answer = client.send(built)
+                response = client.send(built, stream=True)
+                try:
+                    content = attempts.read(response)
+                except _BodyTooLarge as exc:
+                    refused = str(exc)
+                finally:
+                    response.close()
             except httpx.HTTPError as exc:
-                self.sleep(attempts.on_exception(exc))
+                failure = _failure(exc)
+            if failure is not None:
+                self.sleep(attempts.on_failure(failure))
                 continue
-            outcome = attempts.on_response(answer)
+            if refused is not None:
+                raise attempts.on_body_error(response, refused)
+            outcome = attempts.on_response(response, content)
             if isinstance(outcome, Response):
                 return outcome
             self.sleep(outcome)
 
     async def asend(self, request: PreparedRequest) -> Response:
-        """The async twin of ``send``; waits never block the event loop."""
+        """The async twin of ``send``; waits never block the event loop, the deadline cuts any attempt short."""
+        import asyncio
+
         attempts = _Attempts(self, request)
         client = self.async_client
         while True:
             attempts.attempt += 1
             built = self._build(client, request, attempts.timeout())
+            failure: _Failure | None = None
+            refused: str | None = None
+            cut_short = False
+            left = attempts.remaining()
             try:
-                answer = await client.send(built)
+                async with asyncio.timeout(left):
+                    response = await client.send(built, stream=True)
+                    try:
+                        content = await attempts.aread(response)
+                    except _BodyTooLarge as exc:
+                        refused = str(exc)
+                    finally:
+                        await response.aclose()
             except httpx.HTTPError as exc:
-                await self._async_sleep(attempts.on_exception(exc))
+                failure = _failure(exc)
+            except builtins.TimeoutError:
+                cut_short = True
+            if cut_short:
+                raise attempts.deadline_ran_out()
+            if failure is not None:
+                await self._async_sleep(attempts.on_failure(failure))
                 continue
-            outcome = attempts.on_response(answer)
+            if refused is not None:
+                raise attempts.on_body_error(response, refused)
+            outcome = attempts.on_response(response, content)
             if isinstance(outcome, Response):
                 return outcome
             await self._async_sleep(outcome)
@@ -409,24 +669,32 @@ class Transport:
 
             await asyncio.sleep(seconds)
 
-    def close(self) -> None:
-        """Close both pools (the async one only if its event loop is gone or not running)."""
+    def _take_all(self) -> tuple[httpx.Client | None, httpx.AsyncClient | None, Any, Any]:
         with self._lock:
             client, self._client = self._client, None
             aclient, self._aclient = self._aclient, None
             sandbox, self._sandbox = self._sandbox, None
+            network, self._network = self._network, None
+            self._loop = None
+        if self._pid != os.getpid():  # pools inherited through a fork are the parent's: leave them be
+            self._pid = os.getpid()
+            return None, None, None, None
+        return client, aclient, sandbox, network
+
+    def close(self) -> None:
+        """Close both pools (an async pool bound to an event loop only if that loop is not running)."""
+        client, aclient, sandbox, network = self._take_all()
         if client is not None:
             client.close()
-        if aclient is not None:
+        if network is not None:
+            network.close()  # no event loop needed: its idle sockets belong to none
+        elif aclient is not None:
             _close_async(aclient)
         if sandbox is not None:
             sandbox.close()
 
     async def aclose(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-            aclient, self._aclient = self._aclient, None
-            sandbox, self._sandbox = self._sandbox, None
+        client, aclient, sandbox, _ = self._take_all()
         if aclient is not None:
             await aclient.aclose()
         if client is not None:
