@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
+
+import pytest
 
 from datadog_case_actions.cli import main
 from datadog_case_actions.export import export_catalogue
+from datadog_case_actions.registry import describe
+from datadog_case_actions.runtime.request import prepare
+
+MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+# every count comes from the checked-in manifests, so adding operations needs no edit here
+ACTION_IDS = sorted(json.loads((MANIFESTS / "index.json").read_text(encoding="utf-8"))["actions"])
 
 RENDERABLE = {"type", "anyOf", "enum", "const"}
 
@@ -35,7 +45,7 @@ def _walk(schema: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def test_export_holds_every_action_with_renderable_input_forms() -> None:
     doc = export_catalogue()
-    assert doc["count"] == 66 and len({a["id"] for a in doc["actions"]}) == 66
+    assert doc["count"] == len(ACTION_IDS) and [a["id"] for a in doc["actions"]] == ACTION_IDS
     assert "$ref" not in json.dumps(doc)
     for action in doc["actions"]:
         schema = action["input_schema"]
@@ -52,7 +62,89 @@ def test_export_command_is_deterministic_json(tmp_path: Path) -> None:
     first, second = io.StringIO(), io.StringIO()
     assert main(["export"], stdout=first) == 0 and main(["export"], stdout=second) == 0
     assert first.getvalue() == second.getvalue()
-    assert json.loads(first.getvalue())["count"] == 66
+    assert json.loads(first.getvalue())["count"] == len(ACTION_IDS)
     target = tmp_path / "catalogue.json"
     assert main(["export", "--output", str(target), "--compact"]) == 0
     assert json.loads(target.read_text(encoding="utf-8")) == json.loads(first.getvalue())
+
+
+# -- the request mapping: a builder that knows only the exported document -----------------------------------------
+
+def _set(document: dict[str, Any], pointer: str, value: Any) -> None:
+    keys = pointer.lstrip("/").split("/")
+    node = document
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = copy.deepcopy(value)
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_query_text(item) for item in value)
+    return str(value)
+
+
+def _build_from_document(action: dict[str, Any], inputs: dict[str, Any]) -> tuple[str, str, list[Any], Any]:
+    """method, path, query pairs and body, following the document's encoding rules and nothing else."""
+    mapping = action["request"]
+    path, query = mapping["path"], []
+    body = copy.deepcopy(mapping["body_template"])
+    for name, value in inputs.items():
+        where = mapping["inputs"][name]
+        if where["in"] == "path":
+            path = path.replace("{" + where["name"] + "}", quote(str(value), safe=""))
+        elif where["in"] == "query":
+            if value is not None:
+                query.append((where["name"], _query_text(value)))
+        else:
+            _set(body, where["pointer"], value)
+            for pointer, constant in where.get("with", {}).items():
+                _set(body, pointer, constant)
+    return mapping["method"], path, sorted(query), body
+
+
+def _every_example() -> list[Any]:
+    doc = export_catalogue()
+    return [pytest.param(action, example["input"], id=f"{action['id']}#{i}")
+            for action in doc["actions"] for i, example in enumerate(action["examples"])]
+
+
+@pytest.mark.parametrize(("action", "inputs"), _every_example())
+def test_a_builder_using_only_the_export_sends_what_prepare_sends(action: dict[str, Any],
+                                                                  inputs: dict[str, Any]) -> None:
+    # the document goes through JSON, as a builder gets it: no package object leaks into the builder
+    action = json.loads(json.dumps(action))
+    expected = prepare(describe(action["id"]), inputs)
+    assert _build_from_document(action, inputs) == (expected.method, expected.path, sorted(expected.params),
+                                                     expected.body)
+
+
+def test_every_action_has_examples_and_a_mapping_for_each_input() -> None:
+    doc = export_catalogue()
+    assert doc["auth_headers"] == {"api_key": "DD-API-KEY", "application_key": "DD-APPLICATION-KEY"}
+    assert doc["sites"]["datadoghq.eu"] == "https://api.datadoghq.eu" and doc["encoding"]
+    for action in doc["actions"]:
+        mapping = action["request"]
+        assert action["examples"], action["id"]
+        assert set(mapping["inputs"]) == set(action["input_schema"]["properties"]), action["id"]
+        assert (mapping["content_type"] is None) == (mapping["body_template"] is None), action["id"]
+        for name, where in mapping["inputs"].items():
+            assert where["in"] in ("path", "query", "body"), (action["id"], name)
+            if where["in"] == "path":
+                assert "{" + where["name"] + "}" in action["path"], (action["id"], name)
+            if where["in"] == "body":
+                assert mapping["body_template"] is not None and where["pointer"].startswith("/data/")
+
+
+def test_the_mapping_names_api_parameters_and_json_pointers() -> None:
+    actions = {a["id"]: a["request"] for a in export_catalogue()["actions"]}
+    assert actions["datadog.search_cases"]["inputs"]["page_size"] == {"in": "query", "name": "page[size]"}
+    assert actions["datadog.search_cases"]["body_template"] is None
+    create = actions["datadog.create_case"]
+    assert create["inputs"]["title"] == {"in": "body", "pointer": "/data/attributes/title"}
+    assert create["inputs"]["project_id"] == {"in": "body", "pointer": "/data/relationships/project/data/id",
+                                              "with": {"/data/relationships/project/data/type": "project"}}
+    assert create["body_template"] == {"data": {"attributes": {}, "type": "case"}}
+    assert actions["datadog.get_case"]["inputs"]["case_id"] == {"in": "path", "name": "case_id"}
