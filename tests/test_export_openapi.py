@@ -1,0 +1,378 @@
+"""``dd-cases export --format openapi``: a valid OpenAPI 3.1 document, proven by a generic client on the sandbox.
+
+The client below knows nothing of this package: it walks the document (servers,
+security schemes, paths, parameters with their examples, request body examples)
+and sends each operation with plain httpx to the sandbox server on loopback.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import parse_qsl, quote
+
+import httpx
+import jsonschema
+import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+from datadog_case_actions.cli import main
+from datadog_case_actions.registry import describe
+from datadog_case_actions.runtime.request import prepare
+from datadog_case_actions.runtime.connection import SITES
+from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
+
+MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+INDEX = json.loads((MANIFESTS / "index.json").read_text(encoding="utf-8"))["actions"]
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Operations the sandbox cannot complete from the document's examples (operationId -> status); kept
+# exact, so the test fails when one starts (or stops) working.  None today.
+EXPECTED_FAILURES: dict[str, int] = {}
+# What the generic client had to do beyond sending an operation's first example, kept exact likewise:
+# - the API reference's first BulkUpdateCases example sends the payload {"<any-key>": "string"}, which the
+#   'priority' action refuses (400); its second example ({"priority": "P1"}) is sent instead;
+# - a case holds one Jira issue: CreateCaseJiraIssue made one, so LinkJiraIssueToCase answers 409 until the
+#   DELETE on the same path has removed it.
+EXPECTED_DETOURS = [("BulkUpdateCases", "example 2 after 400"), ("LinkJiraIssueToCase", "deleted first after 409")]
+
+
+def _export(*args: str) -> dict[str, Any]:
+    out = io.StringIO()
+    assert main(["export", *args], stdout=out) == 0
+    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return _export("--format", "openapi")
+
+
+def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+# -- the document ----------------------------------------------------------------------------------------------------
+
+def test_the_document_is_valid_openapi_3_1_with_every_operation(document: dict[str, Any]) -> None:
+    OpenAPIV31SpecValidator(document).validate()
+    assert document["openapi"] == "3.1.0"
+    found = {(method.upper(), path): op for path, method, op in _operations(document)}
+    assert {(a["method"], a["path"]) for a in INDEX.values()} == set(found)
+    assert sorted(op["x-action-id"] for op in found.values()) == sorted(INDEX)
+    for action_id, summary in INDEX.items():
+        operation = found[(summary["method"], summary["path"])]
+        assert operation["operationId"] == summary["operation_id"] and operation["tags"] == [summary["group"]]
+        assert operation["x-effect"] == summary["effect"]
+    assert len({op["operationId"] for op in found.values()}) == len(INDEX)
+    assert {tag["name"] for tag in document["tags"]} == {a["group"] for a in INDEX.values()}
+
+
+def test_sites_servers_and_key_headers(document: dict[str, Any]) -> None:
+    urls = [server["url"] for server in document["servers"]]
+    assert urls[: len(SITES)] == list(SITES.values())
+    assert urls[len(SITES):] == ["http://127.0.0.1:{port}"]
+    schemes = document["components"]["securitySchemes"]
+    assert {(s["type"], s["in"], s["name"]) for s in schemes.values()} == {
+        ("apiKey", "header", "DD-API-KEY"), ("apiKey", "header", "DD-APPLICATION-KEY")}
+    assert document["security"] == [{name: [] for name in schemes}]
+
+
+def test_the_validator_refuses_a_broken_document(document: dict[str, Any]) -> None:
+    # the validation above can fail: a path parameter the operation does not declare is refused
+    broken = copy.deepcopy(document)
+    operation = broken["paths"]["/api/v2/cases/{case_id}"]["get"]
+    operation["parameters"] = [p for p in operation["parameters"] if p["name"] != "case_id"]
+    with pytest.raises(Exception, match="case_id"):
+        OpenAPIV31SpecValidator(broken).validate()
+
+
+def test_real_api_names_and_json_api_bodies(document: dict[str, Any]) -> None:
+    search = document["paths"]["/api/v2/cases"]["get"]
+    assert {p["name"] for p in search["parameters"]} >= {"page[size]", "page[number]", "sort[field]", "filter"}
+    assert all(p["in"] == "query" for p in search["parameters"]) and "requestBody" not in search
+    create = document["paths"]["/api/v2/cases"]["post"]
+    body = create["requestBody"]["content"]["application/json"]
+    data = body["schema"]["properties"]["data"]
+    assert data["properties"]["type"] == {"type": "string", "enum": ["case"]}
+    assert {"title", "type_id"} <= set(data["properties"]["attributes"]["required"])
+    project = data["properties"]["relationships"]["properties"]["project"]["properties"]["data"]
+    assert project["properties"]["type"]["enum"] == ["project"] and project["required"] == ["id", "type"]
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["properties"]["data"]
+    assert "content" not in document["paths"]["/api/v2/cases/projects/{project_id}"]["delete"]["responses"]["204"]
+
+
+def test_every_example_fits_its_schema(document: dict[str, Any]) -> None:
+    checked = 0
+    for path, method, operation in _operations(document):
+        for parameter in operation.get("parameters", ()):
+            for example in parameter.get("examples", {}).values():
+                jsonschema.Draft202012Validator(parameter["schema"]).validate(example["value"])
+                checked += 1
+        content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if content:
+            assert content.get("examples"), (method, path)
+            for example in content["examples"].values():
+                jsonschema.Draft202012Validator(content["schema"]).validate(example["value"])
+                checked += 1
+    assert checked >= len(INDEX)
+
+
+# -- a generic OpenAPI client ------------------------------------------------------------------------------------------
+
+_ID_SUFFIX = re.compile(r"_(?:id|uuid|key)s?$")
+
+
+def _stem(parameter_name: str) -> str:
+    """``project_id`` -> ``project``, ``case_ids`` -> ``case``: the kind of resource a name refers to."""
+    return _ID_SUFFIX.sub("", parameter_name)
+
+
+def _kind_matches(stem: str, resource_type: str) -> bool:
+    """``rule`` names a ``rule``; ``cell`` names a ``timeline_cell``."""
+    return resource_type == stem or resource_type.endswith("_" + stem)
+
+
+def _response_type(operation: dict[str, Any]) -> str | None:
+    """The JSON:API type a successful response holds, from its schema (one enum value), if any."""
+    for status, response in operation["responses"].items():
+        if not status.startswith("2"):
+            continue
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        data = schema.get("properties", {}).get("data", {})
+        data = data.get("items", data)
+        kinds = data.get("properties", {}).get("type", {}).get("enum", [])
+        if len(kinds) == 1:
+            return str(kinds[0])
+    return None
+
+
+def _path_names(path: str) -> list[str]:
+    return re.findall(r"{([^}]+)}", path)
+
+
+class GenericClient:
+    """Sends any operation of an OpenAPI document from its examples, using resources it created itself.
+
+    The examples' ids are made up.  Which ones stand for a resource is read from the document: the
+    example value of a path parameter (``case_id`` -> a case), a ``*_id``/``*_ids`` key (of the kind its
+    ``*_type`` sibling names, if any) and JSON:API resource identifiers ``{"type", "id"}``.  Such an id is
+    replaced by one of a resource of that kind the client created: an operation that answers with a
+    resource of a kind and does not name that kind in its path creates it (``POST .../rules`` -> ``rule``).
+    Distinct made-up ids in one request get distinct resources (a link between two cases).
+    """
+
+    def __init__(self, doc: dict[str, Any], client: httpx.Client) -> None:
+        self.doc, self.client = doc, client
+        self.created: dict[str, list[str]] = {}  # kind -> ids of resources created here, in order
+        self.placeholders: dict[str, str] = {}  # a path parameter's example value -> the kind it names
+        self.creators: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        self.detours: list[tuple[str, str]] = []  # (operationId, what it took beyond its first example)
+        for path, method, operation in _operations(doc):
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "path":
+                    for example in parameter.get("examples", {}).values():
+                        self.placeholders.setdefault(str(example["value"]), _stem(parameter["name"]))
+            kind = _response_type(operation)
+            if method == "post" and kind and not any(_kind_matches(_stem(n), kind) for n in _path_names(path)):
+                self.creators.setdefault(kind, (path, method, operation))
+
+    def _kinds(self, stem: str) -> list[str]:
+        """The creatable kinds *stem* names: itself if creatable (``rule``), else ``*_stem`` (``timeline_cell``)."""
+        return [stem] if stem in self.creators else sorted(k for k in self.creators if _kind_matches(stem, k))
+
+    def _stem_of(self, value: str, key: str | None, siblings: dict[str, Any]) -> str | None:
+        """The kind a string names, if any (see the class)."""
+        if value in self.placeholders:
+            return self.placeholders[value]
+        if key and _ID_SUFFIX.search(key):
+            kind = siblings.get(_ID_SUFFIX.sub("_type", key))
+            return kind.lower() if isinstance(kind, str) else _stem(key)
+        return None
+
+    def _resolve(self, stem: str, value: str, refs: dict[str, list[str]]) -> str:
+        kinds = self._kinds(stem)
+        if not kinds:
+            return value
+        seen = refs.setdefault(kinds[0], [])
+        if value not in seen:
+            seen.append(value)
+        ids = self.created.get(kinds[0], [])
+        index = seen.index(value)
+        return ids[index] if index < len(ids) else value
+
+    def _rewrite(self, value: Any, refs: dict[str, list[str]], key: str | None = None,
+                 siblings: dict[str, Any] | None = None) -> Any:
+        """*value* with created ids in place of made-up ones; *refs* collects the made-up ids per kind."""
+        if isinstance(value, dict):
+            identifier = isinstance(value.get("type"), str) and isinstance(value.get("id"), str)
+            return {k: self._resolve(value["type"], v, refs) if identifier and k == "id"
+                    else self._rewrite(v, refs, k, value) for k, v in value.items()}
+        if isinstance(value, list):  # the items of case_ids are case ids
+            return [self._rewrite(v, refs, key, siblings) for v in value]
+        if isinstance(value, str):
+            stem = self._stem_of(value, key, siblings or {})
+            return self._resolve(stem, value, refs) if stem else value
+        return value
+
+    def needs(self, operation: dict[str, Any]) -> set[str]:
+        """Kinds this operation's examples need more resources of than the client has created."""
+        missing = set()
+        for example in self._examples(operation):
+            refs: dict[str, list[str]] = {}
+            self._rewrite([example["parameters"], example["body"]], refs)
+            missing |= {kind for kind, values in refs.items() if len(values) > len(self.created.get(kind, ()))}
+        return missing
+
+    def _examples(self, operation: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each example of the operation: its parameter values and body, keyed as the document keys them."""
+        parameters = operation.get("parameters", ())
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        keys: list[str] = []
+        for holder in [*parameters, body or {}]:
+            keys += [k for k in holder.get("examples", {}) if k not in keys]
+        return [{"key": key, "parameters": {p["name"]: p["examples"][key]["value"] for p in parameters
+                                            if key in p.get("examples", {})},
+                 "body": body["examples"][key]["value"] if body else None} for key in keys or [None]]
+
+    @staticmethod
+    def _query_text(value: Any, parameter: dict[str, Any]) -> str:
+        if isinstance(value, list):  # style form, explode false: one parameter, items joined by commas
+            assert parameter.get("explode") is False, parameter["name"]
+            return ",".join(GenericClient._query_text(v, {}) for v in value)
+        return json.dumps(value) if isinstance(value, bool) else str(value)
+
+    def _request(self, path: str, method: str, operation: dict[str, Any], example: dict[str, Any]) -> httpx.Response:
+        refs: dict[str, list[str]] = {}  # one request: the same made-up id is the same resource
+        values = self._rewrite(example["parameters"], refs)
+        body = self._rewrite(example["body"], refs)
+        url, query = path, []
+        for parameter in operation.get("parameters", ()):
+            name = parameter["name"]
+            if name not in values:
+                assert not parameter.get("required"), f"{operation['operationId']}: no example for {name}"
+            elif parameter["in"] == "path":
+                url = url.replace("{" + name + "}", quote(str(values[name]), safe=""))
+            elif parameter["in"] == "query":
+                query.append((name, self._query_text(values[name], parameter)))
+        return self.client.request(method.upper(), url, params=query,
+                                   json=body if "requestBody" in operation else None)
+
+    def send(self, path: str, method: str, operation: dict[str, Any]) -> httpx.Response:
+        """The first successful answer of the operation's examples (else the last failure)."""
+        status = 0
+        for number, example in enumerate(self._examples(operation)):
+            response = self._request(path, method, operation, example)
+            undo = self.doc["paths"][path].get("delete")
+            if response.status_code == 409 and method != "delete" and undo is not None:
+                # the resource is already there (one Jira issue per case): remove it and try again
+                self._request(path, "delete", undo, self._examples(undo)[0]).raise_for_status()
+                self.detours.append((operation["operationId"], "deleted first after 409"))
+                response = self._request(path, method, operation, example)
+            if response.is_success:
+                if number:
+                    self.detours.append((operation["operationId"], f"example {number + 1} after {status}"))
+                break
+            status = response.status_code
+        kind = _response_type(operation)
+        if response.is_success and kind and self.creators.get(kind, (None,))[0] == path and method == "post":
+            data = response.json()["data"]
+            self.created.setdefault(kind, []).append(data["id"] if isinstance(data, dict) else data[0]["id"])
+        return response
+
+    def created_order(self, path: str) -> int:
+        """For a DELETE of a resource this client created (path ends with its id): how late it was created."""
+        names = _path_names(path)
+        if not names or not path.endswith("}"):
+            return -1
+        kinds = [k for k in self._kinds(_stem(names[-1])) if k in self.created]
+        return list(self.created).index(kinds[0]) if kinds else -1
+
+
+def _schedule(client: GenericClient, doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], bool]]:
+    """Every operation once (last flag False), and the extra creates they need (True).  Operations that
+    need nothing uncreated first; then the deletes: relations first, then the created resources, last
+    created first (a case's comment before the project)."""
+    pending = [op for op in _operations(doc) if op[1] != "delete"]
+    while pending:
+        ready = next((op for op in pending if not client.needs(op[2])), None)
+        if ready is not None:
+            pending.remove(ready)
+            yield (*ready, False)
+            continue
+        wanted = sorted(kind for op in pending for kind in client.needs(op[2]) if kind in client.created)
+        assert wanted, f"nothing can run: {[(p, m, client.needs(o)) for p, m, o in pending]}"
+        yield (*client.creators[wanted[0]], True)  # one more of a kind it has made before
+    deletes = [op for op in _operations(doc) if op[1] == "delete"]
+    for op in sorted(deletes, key=lambda op: (client.created_order(op[0]) >= 0, -client.created_order(op[0]))):
+        yield (*op, False)
+
+
+def _sandbox_url(doc: dict[str, Any], port: int) -> str:
+    server = next(s for s in doc["servers"] if "variables" in s)
+    url = str(server["url"])
+    for name, variable in server["variables"].items():
+        url = url.replace("{" + name + "}", str(port) if name == "port" else variable["default"])
+    return url
+
+
+def test_a_generic_client_runs_every_operation_on_the_sandbox_server(document: dict[str, Any]) -> None:
+    sandbox = Sandbox(":memory:")
+    server, _ = start_server_in_thread(sandbox)
+    headers = {scheme["name"]: "sandbox" for scheme in document["components"]["securitySchemes"].values()
+               if scheme["type"] == "apiKey" and scheme["in"] == "header"}
+    failures: dict[str, tuple[int, str]] = {}
+    sent = 0
+    try:
+        with httpx.Client(base_url=_sandbox_url(document, server.server_address[1]), headers=headers,
+                          timeout=10) as http:
+            client = GenericClient(document, http)
+            for path, method, operation, extra in _schedule(client, document):
+                response = client.send(path, method, operation)
+                sent += not extra
+                if not response.is_success:
+                    failures[operation["operationId"]] = (response.status_code, response.text)
+                    continue
+                expected = operation["responses"]
+                assert str(response.status_code) in expected, (operation["operationId"], response.status_code)
+                schema = expected[str(response.status_code)].get("content", {}).get("application/json", {})
+                if schema and response.content:
+                    jsonschema.Draft202012Validator(schema["schema"]).validate(response.json())
+    finally:
+        server.stop()
+        sandbox.close()
+    assert sent == len(INDEX)
+    assert sorted(client.detours) == sorted(EXPECTED_DETOURS)
+    assert {name: status for name, (status, _) in failures.items()} == EXPECTED_FAILURES, failures
+
+
+def test_the_generic_client_sends_what_the_package_sends_for_every_example(document: dict[str, Any]) -> None:
+    # The sandbox ignores query parameters it does not know, as the API does: this holds their names
+    # (and everything else) to what prepare() builds from the same example.
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(599))
+    compared = 0
+    with httpx.Client(base_url="http://127.0.0.1:9", transport=transport) as http:
+        client = GenericClient(document, http)  # has created nothing: the examples' ids go out unchanged
+        for path, method, operation in _operations(document):
+            manifest = describe(operation["x-action-id"])
+            examples = {example["key"]: example for example in client._examples(operation)}
+            for number, expected in enumerate(manifest["examples"], 1):
+                example = examples.get(f"example{number}")
+                if example is None:  # an example without inputs, of an operation without a body
+                    assert expected["input"] == {} and "requestBody" not in operation, operation["operationId"]
+                    example = {"parameters": {}, "body": None}
+                client._request(path, method, operation, example)
+                request, want = sent.pop(), prepare(manifest, expected["input"])
+                query = sorted(parse_qsl(request.url.query.decode(), keep_blank_values=True))
+                body = json.loads(request.content) if request.content else None
+                assert (request.method, request.url.raw_path.split(b"?")[0].decode(), query, body) == (
+                    want.method, want.path, sorted(want.params), want.body), operation["operationId"]
+                compared += 1
+    assert compared == sum(len(describe(a)["examples"]) for a in INDEX)
