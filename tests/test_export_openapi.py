@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote
 import httpx
 import jsonschema
 import pytest
-from openapi_spec_validator import OpenAPIV31SpecValidator
+from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV31SpecValidator
 
 from datadog_case_actions.cli import main
 from datadog_case_actions.registry import describe
@@ -376,3 +376,86 @@ def test_the_generic_client_sends_what_the_package_sends_for_every_example(docum
                     want.method, want.path, sorted(want.params), want.body), operation["operationId"]
                 compared += 1
     assert compared == sum(len(describe(a)["examples"]) for a in INDEX)
+
+
+# -- Swagger 2.0 -------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def swagger() -> dict[str, Any]:
+    return _export("--format", "swagger2")
+
+
+def test_the_swagger2_document_is_valid_with_every_operation(document: dict[str, Any],
+                                                             swagger: dict[str, Any]) -> None:
+    OpenAPIV2SpecValidator(swagger).validate()
+    assert swagger["swagger"] == "2.0" and swagger["host"] == "api.datadoghq.com" and swagger["schemes"] == ["https"]
+    assert {(path, method, op["operationId"]) for path, method, op in _operations(swagger)} == {
+        (path, method, op["operationId"]) for path, method, op in _operations(document)}
+    assert {(d["in"], d["name"]) for d in swagger["securityDefinitions"].values()} == {
+        ("header", "DD-API-KEY"), ("header", "DD-APPLICATION-KEY")}
+    assert "anyOf" not in json.dumps(swagger).replace('"x-anyOf"', "")
+
+
+def test_the_swagger2_validator_refuses_what_swagger2_cannot_say(swagger: dict[str, Any]) -> None:
+    broken = copy.deepcopy(swagger)
+    body = broken["paths"]["/api/v2/cases"]["post"]["parameters"][-1]["schema"]
+    body["properties"]["data"]["anyOf"] = [{"type": "object"}, {"type": "string"}]
+    with pytest.raises(Exception, match="anyOf"):
+        OpenAPIV2SpecValidator(broken).validate()
+
+
+def _swagger2_request(swagger: dict[str, Any], path: str, operation: dict[str, Any]) -> tuple[str, list[Any], Any]:
+    """Path, query pairs and body from the Swagger 2.0 document's own examples (x-example, schema example)."""
+    url, query, body = swagger["basePath"].rstrip("/") + path, [], None
+    for parameter in operation.get("parameters", ()):
+        if parameter["in"] == "body":
+            body = parameter["schema"]["example"]
+        elif "x-example" in parameter:
+            value = parameter["x-example"]
+            if parameter["in"] == "path":
+                url = url.replace("{" + parameter["name"] + "}", quote(str(value), safe=""))
+            else:
+                text = ",".join(map(str, value)) if parameter.get("collectionFormat") == "csv" else value
+                query.append((parameter["name"], json.dumps(text) if isinstance(text, bool) else str(text)))
+    return url, sorted(query), body
+
+
+def test_swagger2_examples_fit_their_schemas_and_build_the_package_request(swagger: dict[str, Any]) -> None:
+    for path, method, operation in _operations(swagger):
+        manifest = describe(operation["x-action-id"])
+        # the document's examples are the first example that has inputs, or the body's first
+        first = next((e["input"] for e in manifest["examples"] if e["input"]), manifest["examples"][0]["input"])
+        want = prepare(manifest, first)
+        for parameter in operation.get("parameters", ()):
+            if parameter["in"] == "body":
+                jsonschema.Draft4Validator(parameter["schema"]).validate(parameter["schema"]["example"])
+        assert _swagger2_request(swagger, path, operation) == (want.path, sorted(want.params), want.body), path
+
+
+@pytest.mark.parametrize(("site", "host", "scheme"), [("datadoghq.eu", "api.datadoghq.eu", "https"),
+                                                      ("app.us5.datadoghq.com", "api.us5.datadoghq.com", "https"),
+                                                      ("sandbox", "127.0.0.1:8126", "http")])
+def test_swagger2_names_the_host_of_the_chosen_site(site: str, host: str, scheme: str) -> None:
+    doc = _export("--format", "swagger2", "--site", site)
+    assert (doc["host"], doc["schemes"]) == (host, [scheme])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--site", "datadoghq.eu"], "the catalogue document lists every site"),
+    (["--format", "openapi", "--site", "datadoghq.eu"], "the openapi document lists every site"),
+    (["--format", "swagger2", "--site", "example.com"], "unknown site 'example.com'")])
+def test_export_refuses_a_site_it_cannot_use(args: list[str], message: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["export", *args])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_export_help_explains_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["export", "--help"])
+    text = capsys.readouterr().out
+    assert info.value.code == 0
+    for word in ("catalogue", "openapi", "swagger2", "OpenAPI 3.1", "Swagger 2.0", "page[size]", "--site",
+                 "DD-API-KEY"):
+        assert word in text, word

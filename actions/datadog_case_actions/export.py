@@ -18,6 +18,7 @@ import sys
 from typing import Any, Mapping, Sequence, TextIO
 
 from . import __version__, registry
+from .runtime.errors import ConfigurationError
 
 __all__ = ["export_catalogue", "export_openapi", "export_swagger2", "request_mapping", "main", "FORMAT_VERSION",
            "ENCODING_RULES"]
@@ -269,12 +270,135 @@ def export_openapi() -> dict[str, Any]:
     }
 
 
-def export_swagger2() -> dict[str, Any]:
-    """The OpenAPI 3.1 document as Swagger 2.0, for builders that import nothing newer."""
-    raise NotImplementedError
+# -- Swagger 2.0 ---------------------------------------------------------------------------------------------------
+
+# What a Swagger 2.0 schema object may hold (besides x- extensions); anything else must be rewritten.
+_SWAGGER2_SCHEMA_KEYS = frozenset({
+    "$ref", "format", "title", "description", "default", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties",
+    "minProperties", "required", "enum", "type", "items", "allOf", "properties", "additionalProperties",
+    "discriminator", "readOnly", "xml", "externalDocs", "example"})
+_SWAGGER2_PARAMETER_KEYS = frozenset({
+    "type", "format", "items", "collectionFormat", "default", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "enum",
+    "multipleOf"})
 
 
-_FORMATS = {"catalogue": export_catalogue, "openapi": export_openapi}
+def _swagger2_schema(schema: Any) -> Any:
+    """A JSON Schema 2020-12 schema as a Swagger 2.0 schema: no anyOf, const or type lists."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties":
+            out[key] = {name: _swagger2_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties"):
+            out[key] = _swagger2_schema(value)
+        elif key == "allOf":
+            out[key] = [_swagger2_schema(sub) for sub in value]
+        elif key == "const":
+            out["enum"] = [value]
+        elif key == "type" and isinstance(value, list):
+            kinds = [kind for kind in value if kind != "null"]
+            if len(kinds) == 1:
+                out["type"] = kinds[0]
+            if "null" in value:
+                out["x-nullable"] = True
+        elif key in ("anyOf", "oneOf"):
+            out.update(_swagger2_union([_swagger2_schema(sub) for sub in value]))
+        elif key == "$ref":
+            out[key] = value.replace("#/components/schemas/", "#/definitions/")
+        elif key in _SWAGGER2_SCHEMA_KEYS or key.startswith("x-"):
+            out[key] = value
+        elif key in ("$schema", "$comment", "examples", "dependentRequired"):
+            continue  # nothing in Swagger 2.0 says these; dependentRequired is in the description
+        else:
+            raise ValueError(f"no Swagger 2.0 form for the JSON Schema keyword {key!r}")
+    return out
+
+
+def _swagger2_union(options: list[dict[str, Any]]) -> dict[str, Any]:
+    """What Swagger 2.0 can say of ``anyOf``: one option (and null), objects merged, else any value."""
+    real = [option for option in options if option.get("type") != "null"]
+    nullable = {"x-nullable": True} if len(real) < len(options) else {}
+    if len(real) == 1:
+        return {**real[0], **nullable}
+    if real and all(option.get("type") == "object" for option in real):
+        merged: dict[str, Any] = {}
+        for option in real:
+            merged.update(option.get("properties", {}))
+        return {"type": "object", "properties": merged, **nullable}
+    # no type: any JSON value; the options stay readable for people in the extension
+    return {"x-anyOf": real, **nullable}
+
+
+def _swagger2_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
+    schema = _swagger2_schema(parameter["schema"])
+    out = {key: parameter[key] for key in ("name", "in", "required", "description") if key in parameter}
+    out.update({key: value for key, value in schema.items() if key in _SWAGGER2_PARAMETER_KEYS
+                or key.startswith("x-")})
+    if out.get("type") == "array":
+        out["collectionFormat"] = "csv"  # items joined by commas, as OpenAPI 3's style form, explode false
+    out.update({key: value for key, value in parameter.items() if key.startswith("x-")})
+    examples = parameter.get("examples", {})
+    if examples:
+        out["x-example"] = next(iter(examples.values()))["value"]
+    return out
+
+
+def _swagger2_operation(operation: dict[str, Any]) -> dict[str, Any]:
+    out = {key: value for key, value in operation.items()
+           if key in ("operationId", "summary", "description", "tags") or key.startswith("x-")}
+    parameters = [_swagger2_parameter(p) for p in operation.get("parameters", ())]
+    content = operation.get("requestBody", {}).get("content", {}).get(_JSON)
+    if content is not None:
+        schema = _swagger2_schema(content["schema"])
+        examples = content.get("examples", {})
+        if examples:
+            schema["example"] = next(iter(examples.values()))["value"]
+        parameters.append({"name": "body", "in": "body", "required": True, "schema": schema})
+    if parameters:
+        out["parameters"] = parameters
+    out["responses"] = {}
+    for status, response in operation["responses"].items():
+        answer = {"description": response["description"]}
+        if _JSON in response.get("content", {}):
+            answer["schema"] = _swagger2_schema(response["content"][_JSON]["schema"])
+        out["responses"][status] = answer
+    return out
+
+
+def export_swagger2(site: str = "datadoghq.com") -> dict[str, Any]:
+    """The OpenAPI 3.1 document as Swagger 2.0 (one host: *site*, or ``sandbox``), for builders that need it."""
+    openapi = export_openapi()
+    if site == "sandbox":
+        from .sandbox.server import DEFAULT_PORT
+
+        host, scheme = f"127.0.0.1:{DEFAULT_PORT}", "http"
+    else:
+        from .runtime.connection import site_url
+
+        scheme, _, host = site_url(site).partition("://")
+    others = ", ".join(url.partition("://")[2] for url in _sites().values())
+    info = {key: value for key, value in openapi["info"].items() if key in ("title", "version", "description")}
+    info["description"] += (f" Swagger 2.0 has one host: this file targets {host}; for another Datadog site "
+                            f"export with --site (API hosts: {others}).")
+    info["license"] = {"name": openapi["info"]["license"]["name"]}
+    schemes = openapi["components"]["securitySchemes"]
+    return {
+        "swagger": "2.0", "info": info, "host": host, "basePath": "/", "schemes": [scheme],
+        "consumes": [_JSON], "produces": [_JSON],
+        "securityDefinitions": {name: {key: scheme[key] for key in ("type", "in", "name", "description")}
+                                for name, scheme in schemes.items()},
+        "security": openapi["security"], "tags": openapi["tags"],
+        "paths": {path: {method: _swagger2_operation(operation) for method, operation in item.items()}
+                  for path, item in openapi["paths"].items()},
+        "definitions": {name: _swagger2_schema(schema)
+                        for name, schema in openapi["components"]["schemas"].items()},
+    }
+
+
+_FORMATS = ("catalogue", "openapi", "swagger2")
 
 _EPILOG = """formats:
   catalogue  (default) every action: manifest fields, self-contained JSON Schemas for forms, and the
@@ -285,10 +409,15 @@ _EPILOG = """formats:
              JSON:API request bodies as JSON Schema, responses with the output schemas, the
              DD-API-KEY / DD-APPLICATION-KEY security schemes, a server per Datadog site and the
              local sandbox, one tag per group, examples.  For Postman, Retool, Workato, n8n...
+  swagger2   the same as Swagger 2.0, for builders that import nothing newer (Power Automate and
+             Power Apps custom connectors, Logic Apps...): one host, chosen with --site
+             (default datadoghq.com; 'sandbox' for dd-cases serve); anyOf becomes x-anyOf and
+             nullable x-nullable, which Swagger 2.0 cannot say otherwise.
 
 examples:
   dd-cases export -o catalogue.json
   dd-cases export --format openapi -o datadog-cases.openapi.json
+  dd-cases export --format swagger2 --site datadoghq.eu -o datadog-cases.swagger.json
 """
 
 
@@ -297,12 +426,23 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Export every action as one JSON document, for low-code builders, "
                                                  "form renderers and OpenAPI importers (see docs/lowcode.md).")
-    parser.add_argument("--format", "-f", choices=list(_FORMATS), default="catalogue",
+    parser.add_argument("--format", "-f", choices=_FORMATS, default="catalogue",
                         help="what to write (default: catalogue; see below)")
+    parser.add_argument("--site", metavar="SITE",
+                        help="with swagger2: the Datadog site whose API host the file names (default datadoghq.com)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
     args = parser.parse_args(argv)
-    document = _FORMATS[args.format]()
+    if args.site is not None and args.format != "swagger2":
+        parser.error("--site chooses the one host of --format swagger2; "
+                     f"the {args.format} document lists every site")
+    if args.format == "swagger2":
+        try:
+            document = export_swagger2(args.site or "datadoghq.com")
+        except ConfigurationError as exc:
+            parser.error(str(exc))
+    else:
+        document = export_openapi() if args.format == "openapi" else export_catalogue()
     text = json.dumps(document, indent=None if args.compact else 2, ensure_ascii=False,
                       separators=(",", ":") if args.compact else None) + "\n"
     if args.output:
