@@ -396,6 +396,45 @@ def test_the_swagger2_document_is_valid_with_every_operation(document: dict[str,
     assert "anyOf" not in json.dumps(swagger).replace('"x-anyOf"', "")
 
 
+# Swagger 2.0's schema object (its specification, section "Schema Object"); the validator's meta-schema
+# takes draft 4's `type` (a list allowed) for it, so the test holds the keywords and the type itself.
+SWAGGER2_SCHEMA_KEYS = {"$ref", "format", "title", "description", "default", "multipleOf", "maximum",
+                        "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
+                        "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties", "required", "enum",
+                        "type", "items", "allOf", "properties", "additionalProperties", "discriminator", "readOnly",
+                        "xml", "externalDocs", "example"}
+
+
+def _swagger2_schemas(swagger: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from swagger["definitions"].values()
+    for _, _, operation in _operations(swagger):
+        yield from (p["schema"] for p in operation.get("parameters", ()) if p["in"] == "body")
+        yield from (r["schema"] for r in operation["responses"].values() if "schema" in r)
+
+
+def _subschemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield schema
+    for sub in [*schema.get("properties", {}).values(), *schema.get("allOf", ())]:
+        yield from _subschemas(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from _subschemas(schema[key])
+
+
+def test_swagger2_schemas_use_only_what_swagger2_knows(swagger: dict[str, Any]) -> None:
+    count = 0
+    for schema in _swagger2_schemas(swagger):
+        for sub in _subschemas(schema):
+            assert {k for k in sub if not k.startswith("x-")} <= SWAGGER2_SCHEMA_KEYS, sub
+            assert isinstance(sub.get("type", ""), str), sub
+            count += 1
+    assert count > len(INDEX)
+    # a nullable input (type ["string", "null"]) keeps its type and says null with x-nullable
+    body = swagger["paths"]["/api/v2/cases/{case_id}/due_date"]["post"]["parameters"][-1]["schema"]
+    due = body["properties"]["data"]["properties"]["attributes"]["properties"]["due_date"]
+    assert (due["type"], due["x-nullable"], due["format"]) == ("string", True, "date")
+
+
 def test_the_swagger2_validator_refuses_what_swagger2_cannot_say(swagger: dict[str, Any]) -> None:
     broken = copy.deepcopy(swagger)
     body = broken["paths"]["/api/v2/cases"]["post"]["parameters"][-1]["schema"]
@@ -459,3 +498,22 @@ def test_export_help_explains_every_format(capsys: pytest.CaptureFixture[str]) -
     for word in ("catalogue", "openapi", "swagger2", "OpenAPI 3.1", "Swagger 2.0", "page[size]", "--site",
                  "DD-API-KEY"):
         assert word in text, word
+
+
+def test_swagger2_downgrade_of_each_json_schema_form() -> None:
+    # forms the manifests may hold tomorrow (a plugin's, or an API change), each as Swagger 2.0 says it
+    from datadog_case_actions.export import _swagger2_schema
+
+    assert _swagger2_schema({"const": "case", "$comment": "x", "examples": ["case"]}) == {"enum": ["case"]}
+    assert _swagger2_schema({"oneOf": [{"type": "integer"}, {"type": "null"}]}) == {"type": "integer",
+                                                                                    "x-nullable": True}
+    assert _swagger2_schema({"anyOf": [{"type": "object", "properties": {"a": {"type": "string"}}},
+                                       {"type": "object", "properties": {"b": {"type": "integer"}}}]}) == {
+        "type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    assert _swagger2_schema({"anyOf": [{"type": "string"}, {"type": "number"}]}) == {
+        "x-anyOf": [{"type": "string"}, {"type": "number"}]}
+    assert _swagger2_schema({"type": "object", "additionalProperties": {"type": ["number", "null"]}}) == {
+        "type": "object", "additionalProperties": {"type": "number", "x-nullable": True}}
+    assert _swagger2_schema({"$ref": "#/components/schemas/Errors"}) == {"$ref": "#/definitions/Errors"}
+    with pytest.raises(ValueError, match="prefixItems"):
+        _swagger2_schema({"type": "array", "prefixItems": [{"type": "string"}]})
