@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -148,3 +150,22 @@ def test_the_mapping_names_api_parameters_and_json_pointers() -> None:
                                               "with": {"/data/relationships/project/data/type": "project"}}
     assert create["body_template"] == {"data": {"attributes": {}, "type": "case"}}
     assert actions["datadog.get_case"]["inputs"]["case_id"] == {"in": "path", "name": "case_id"}
+
+
+def _documented_commands() -> list[list[str]]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "lowcode.md").read_text(encoding="utf-8")
+    blocks = "\n".join(re.findall(r"```bash\n(.*?)```", text, re.S))
+    return [shlex.split(line.split("#", 1)[0])[1:] for line in blocks.splitlines()
+            if line.startswith("dd-cases export")]
+
+
+def test_every_export_command_in_the_docs_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commands = [c for c in _documented_commands() if "--help" not in c]
+    assert {c[c.index("--format") + 1] for c in commands if "--format" in c} == {"openapi", "swagger2"}
+    for number, args in enumerate(commands):
+        if "-o" in args:
+            args[args.index("-o") + 1] = str(tmp_path / f"{number}.json")
+        assert main(args) == 0, args
+        document = json.loads((tmp_path / f"{number}.json").read_text(encoding="utf-8") if "-o" in args
+                              else capsys.readouterr().out)
+        assert document.get("count") or document.get("paths"), args

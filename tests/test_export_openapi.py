@@ -22,8 +22,8 @@ from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV31SpecValidat
 
 from datadog_case_actions.cli import main
 from datadog_case_actions.registry import describe
-from datadog_case_actions.runtime.request import prepare
 from datadog_case_actions.runtime.connection import SITES
+from datadog_case_actions.runtime.request import prepare
 from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
@@ -66,7 +66,7 @@ def test_the_document_is_valid_openapi_3_1_with_every_operation(document: dict[s
     found = {(method.upper(), path): op for path, method, op in _operations(document)}
     assert {(a["method"], a["path"]) for a in INDEX.values()} == set(found)
     assert sorted(op["x-action-id"] for op in found.values()) == sorted(INDEX)
-    for action_id, summary in INDEX.items():
+    for summary in INDEX.values():
         operation = found[(summary["method"], summary["path"])]
         assert operation["operationId"] == summary["operation_id"] and operation["tags"] == [summary["group"]]
         assert operation["x-effect"] == summary["effect"]
@@ -234,7 +234,7 @@ class GenericClient:
         """Each example of the operation: its parameter values and body, keyed as the document keys them."""
         parameters = operation.get("parameters", ())
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        keys: list[str] = []
+        keys: list[str | None] = []
         for holder in [*parameters, body or {}]:
             keys += [k for k in holder.get("examples", {}) if k not in keys]
         return [{"key": key, "parameters": {p["name"]: p["examples"][key]["value"] for p in parameters
@@ -252,7 +252,7 @@ class GenericClient:
         refs: dict[str, list[str]] = {}  # one request: the same made-up id is the same resource
         values = self._rewrite(example["parameters"], refs)
         body = self._rewrite(example["body"], refs)
-        url, query = path, []
+        url, query = path, list[tuple[str, str]]()
         for parameter in operation.get("parameters", ()):
             name = parameter["name"]
             if name not in values:
@@ -356,7 +356,12 @@ def test_the_generic_client_sends_what_the_package_sends_for_every_example(docum
     # The sandbox ignores query parameters it does not know, as the API does: this holds their names
     # (and everything else) to what prepare() builds from the same example.
     sent: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(599))
+
+    def keep(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(599)
+
+    transport = httpx.MockTransport(keep)
     compared = 0
     with httpx.Client(base_url="http://127.0.0.1:9", transport=transport) as http:
         client = GenericClient(document, http)  # has created nothing: the examples' ids go out unchanged
@@ -460,7 +465,7 @@ def _swagger2_request(swagger: dict[str, Any], path: str, operation: dict[str, A
 
 
 def test_swagger2_examples_fit_their_schemas_and_build_the_package_request(swagger: dict[str, Any]) -> None:
-    for path, method, operation in _operations(swagger):
+    for path, _, operation in _operations(swagger):
         manifest = describe(operation["x-action-id"])
         # the document's examples are the first example that has inputs, or the body's first
         first = next((e["input"] for e in manifest["examples"] if e["input"]), manifest["examples"][0]["input"])

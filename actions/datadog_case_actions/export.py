@@ -12,7 +12,6 @@ really takes them.  ``swagger2``: the same for builders that import only Swagger
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 from typing import Any, Mapping, Sequence, TextIO
@@ -159,7 +158,8 @@ def _body_schema(manifest: Mapping[str, Any], mapping: Mapping[str, Any]) -> dic
 
 
 def _parameters(manifest: Mapping[str, Any], mapping: Mapping[str, Any],
-                examples: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+                examples: list[tuple[str, tuple[str, dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The path and query parameters of an operation, under their API names, with their examples."""
     properties = manifest["input_schema"].get("properties", {})
     wanted = set(manifest["input_schema"].get("required", ()))
     out = []
@@ -208,7 +208,7 @@ def _operation(manifest: Mapping[str, Any]) -> dict[str, Any]:
     }
     if manifest.get("preview"):
         operation["x-preview"] = True
-    parameters = _parameters(manifest, mapping, [(key, example) for key, example in examples])
+    parameters = _parameters(manifest, mapping, examples)
     if parameters:
         operation["parameters"] = parameters
     if mapping["body_template"] is not None:
@@ -243,7 +243,8 @@ def export_openapi() -> dict[str, Any]:
         paths.setdefault(manifest["path"], {})[manifest["method"].lower()] = _operation(manifest)
         if manifest["group"] not in groups:
             groups.append(manifest["group"])
-    servers = [{"url": url, "description": f"Datadog site {site}"} for site, url in _sites().items()]
+    servers: list[dict[str, Any]] = [{"url": url, "description": f"Datadog site {site}"}
+                                     for site, url in _sites().items()]
     servers.append({"url": "http://127.0.0.1:{port}", "description": "The local sandbox: `dd-cases serve` "
                     "(any key is accepted; no Datadog account needed)",
                     "variables": {"port": {"default": str(DEFAULT_PORT)}}})
@@ -334,7 +335,8 @@ def _swagger2_union(options: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _swagger2_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
     schema = _swagger2_schema(parameter["schema"])
-    out = {key: parameter[key] for key in ("name", "in", "required", "description") if key in parameter}
+    out: dict[str, Any] = {key: parameter[key] for key in ("name", "in", "required", "description")
+                           if key in parameter}
     out.update({key: value for key, value in schema.items() if key in _SWAGGER2_PARAMETER_KEYS
                 or key.startswith("x-")})
     if out.get("type") == "array":
@@ -408,7 +410,8 @@ _EPILOG = """formats:
   openapi    an OpenAPI 3.1 document: real paths, path and query parameters under their API names,
              JSON:API request bodies as JSON Schema, responses with the output schemas, the
              DD-API-KEY / DD-APPLICATION-KEY security schemes, a server per Datadog site and the
-             local sandbox, one tag per group, examples.  For Postman, Retool, Workato, n8n...
+             local sandbox, one tag per group, examples.  For importers of OpenAPI 3.1 (Postman,
+             Insomnia...); docs/lowcode.md says which builder takes which format.
   swagger2   the same as Swagger 2.0, for builders that import nothing newer (Power Automate and
              Power Apps custom connectors, Logic Apps...): one host, chosen with --site
              (default datadoghq.com; 'sandbox' for dd-cases serve); anyOf becomes x-anyOf and
