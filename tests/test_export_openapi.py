@@ -261,7 +261,7 @@ class GenericClient:
                 url = url.replace("{" + name + "}", quote(str(values[name]), safe=""))
             elif parameter["in"] == "query":
                 query.append((name, self._query_text(values[name], parameter)))
-        return self.client.request(method.upper(), url, params=query,
+        return self.client.request(method.upper(), url, params=tuple(query),
                                    json=body if "requestBody" in operation else None)
 
     def send(self, path: str, method: str, operation: dict[str, Any]) -> httpx.Response:
