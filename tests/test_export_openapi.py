@@ -522,3 +522,24 @@ def test_swagger2_downgrade_of_each_json_schema_form() -> None:
     assert _swagger2_schema({"$ref": "#/components/schemas/Errors"}) == {"$ref": "#/definitions/Errors"}
     with pytest.raises(ValueError, match="prefixItems"):
         _swagger2_schema({"type": "array", "prefixItems": [{"type": "string"}]})
+
+
+def test_inputs_given_together_are_required_together_in_the_body(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/api/v2/cases/projects/{project_id}/rules/{rule_id}"]["put"]
+    content = operation["requestBody"]["content"]["application/json"]
+    validator = jsonschema.Draft202012Validator(content["schema"])
+    body = copy.deepcopy(content["examples"]["example1"]["value"])
+    validator.validate(body)
+    del body["data"]["attributes"]["name"]
+    assert {e.validator for e in validator.iter_errors(body)} == {"dependentRequired"}
+    assert "With `state`, give `action`, `name`, `trigger` too." in operation["description"]
+
+
+def test_an_example_its_own_schema_refuses_is_left_out() -> None:
+    from datadog_case_actions.export import _operation
+
+    manifest = copy.deepcopy(describe("datadog.update_priority"))
+    manifest["examples"].append({"summary": "no such priority", "input": {"case_id": "OPS-1", "priority": "P9"}})
+    operation = _operation(manifest)
+    assert list(operation["requestBody"]["content"]["application/json"]["examples"]) == ["example1"]
+    assert [list(p.get("examples", {})) for p in operation["parameters"]] == [["example1"]]

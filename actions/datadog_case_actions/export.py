@@ -17,7 +17,7 @@ import sys
 from typing import Any, Mapping, Sequence, TextIO
 
 from . import __version__, registry
-from .runtime.errors import ConfigurationError
+from .runtime.errors import ConfigurationError, InputError
 
 __all__ = ["export_catalogue", "export_openapi", "export_swagger2", "request_mapping", "main", "FORMAT_VERSION",
            "ENCODING_RULES"]
@@ -154,7 +154,23 @@ def _body_schema(manifest: Mapping[str, Any], mapping: Mapping[str, Any]) -> dic
                       leaf_required=required or bool(constants))
         for pointer, constant in constants.items():
             _place_schema(body, pointer, _const_schema(constant), path_required=required, leaf_required=True)
+    _place_dependencies(body, manifest["input_schema"].get("dependentRequired", {}), mapping["inputs"])
     return body
+
+
+def _place_dependencies(body: dict[str, Any], dependencies: Mapping[str, Sequence[str]],
+                        inputs: Mapping[str, Any]) -> None:
+    """The inputs' ``dependentRequired`` on the body object that holds them (when one object holds them all)."""
+    for name, needed in dependencies.items():
+        pointers = [inputs[n].get("pointer", "") for n in (name, *needed)]
+        parents = {pointer.rpartition("/")[0] for pointer in pointers}
+        if len(parents) != 1 or "" in pointers:
+            continue  # spread over objects: the operation's description says it
+        node = body
+        for key in parents.pop().lstrip("/").split("/"):
+            node = node["properties"][key]
+        node.setdefault("dependentRequired", {})[pointers[0].rpartition("/")[2]] = [
+            pointer.rpartition("/")[2] for pointer in pointers[1:]]
 
 
 def _parameters(manifest: Mapping[str, Any], mapping: Mapping[str, Any],
@@ -184,9 +200,17 @@ def _parameters(manifest: Mapping[str, Any], mapping: Mapping[str, Any],
 
 
 def _examples(manifest: Mapping[str, Any]) -> list[tuple[str, tuple[str, dict[str, Any]]]]:
-    examples = manifest.get("examples", ())
-    return [(f"example{i + 1}", (example.get("summary") or f"Example {i + 1}", dict(example["input"])))
-            for i, example in enumerate(examples)]
+    """The manifest's examples that its own schema accepts (a plugin's may not), keyed by their position."""
+    from .runtime.request import validate
+
+    out = []
+    for i, example in enumerate(manifest.get("examples", ())):
+        try:
+            validate(manifest, example["input"])
+        except InputError:
+            continue
+        out.append((f"example{i + 1}", (example.get("summary") or f"Example {i + 1}", dict(example["input"]))))
+    return out
 
 
 def _operation(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,6 +223,8 @@ def _operation(manifest: Mapping[str, Any]) -> dict[str, Any]:
     notes = list(manifest.get("notes") or ())
     if manifest.get("preview"):
         notes.append("A preview operation of the API: it may change without notice.")
+    for name, needed in manifest["input_schema"].get("dependentRequired", {}).items():
+        notes.append(f"With `{name}`, give {', '.join(f'`{n}`' for n in needed)} too.")
     notes.append(f"Needs the `{manifest['scope']}` permission." if manifest.get("scope") else "")
     notes.append(f"Runs as `dd-cases run {manifest['id'].split('.', 1)[-1]}` with the same flat inputs.")
     operation: dict[str, Any] = {
