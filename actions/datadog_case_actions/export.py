@@ -1,6 +1,6 @@
 """The whole catalogue as one document, for low-code builders, form renderers and OpenAPI importers.
 
-    dd-cases export [--format catalogue|openapi|swagger2] [--output FILE] [--compact]
+    dd-cases export [--format catalogue|openapi|swagger2] [--site SITE] [--output FILE] [--compact]
 
 ``catalogue`` (the default): every action with its manifest fields, JSON Schemas a
 form renderer can use directly (self-contained, every enum with its values, every
@@ -226,7 +226,7 @@ def _operation(manifest: Mapping[str, Any]) -> dict[str, Any]:
     for name, needed in manifest["input_schema"].get("dependentRequired", {}).items():
         notes.append(f"With `{name}`, give {', '.join(f'`{n}`' for n in needed)} too.")
     notes.append(f"Needs the `{manifest['scope']}` permission." if manifest.get("scope") else "")
-    notes.append(f"Runs as `dd-cases run {manifest['id'].split('.', 1)[-1]}` with the same flat inputs.")
+    notes.append(f"Runs as `dd-cases run {manifest['id'].removeprefix('datadog.')}` with the same flat inputs.")
     operation: dict[str, Any] = {
         "operationId": manifest["operation_id"], "summary": manifest["title"],
         "description": "\n\n".join([description, *(n for n in notes if n)]), "tags": [manifest["group"]],
@@ -266,7 +266,12 @@ def export_openapi() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     groups: list[str] = []
     for _, manifest in _manifests():
-        paths.setdefault(manifest["path"], {})[manifest["method"].lower()] = _operation(manifest)
+        item = paths.setdefault(manifest["path"], {})
+        method = manifest["method"].lower()
+        if method in item:  # two installed actions (a plugin's?) claim one operation: say which
+            raise ValueError(f"{manifest['id']} and {item[method]['x-action-id']} are both "
+                             f"{manifest['method']} {manifest['path']}")
+        item[method] = _operation(manifest)
         if manifest["group"] not in groups:
             groups.append(manifest["group"])
     servers: list[dict[str, Any]] = [{"url": url, "description": f"Datadog site {site}"}
@@ -359,7 +364,7 @@ def _swagger2_union(options: list[dict[str, Any]]) -> dict[str, Any]:
     return {"x-anyOf": real, **nullable}
 
 
-def _swagger2_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
+def _swagger2_parameter(parameter: dict[str, Any], example: str | None) -> dict[str, Any]:
     schema = _swagger2_schema(parameter["schema"])
     out: dict[str, Any] = {key: parameter[key] for key in ("name", "in", "required", "description")
                            if key in parameter}
@@ -368,22 +373,23 @@ def _swagger2_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
     if out.get("type") == "array":
         out["collectionFormat"] = "csv"  # items joined by commas, as OpenAPI 3's style form, explode false
     out.update({key: value for key, value in parameter.items() if key.startswith("x-")})
-    examples = parameter.get("examples", {})
-    if examples:
-        out["x-example"] = next(iter(examples.values()))["value"]
+    if example in parameter.get("examples", {}):
+        out["x-example"] = parameter["examples"][example]["value"]
     return out
 
 
 def _swagger2_operation(operation: dict[str, Any]) -> dict[str, Any]:
+    """One OpenAPI 3.1 operation in Swagger 2.0; of its examples, the first (Swagger 2.0 holds one)."""
     out = {key: value for key, value in operation.items()
            if key in ("operationId", "summary", "description", "tags") or key.startswith("x-")}
-    parameters = [_swagger2_parameter(p) for p in operation.get("parameters", ())]
     content = operation.get("requestBody", {}).get("content", {}).get(_JSON)
+    named = {key for holder in [*operation.get("parameters", ()), content or {}] for key in holder.get("examples", {})}
+    example = min(named, key=lambda key: int(key.removeprefix("example"))) if named else None
+    parameters = [_swagger2_parameter(p, example) for p in operation.get("parameters", ())]
     if content is not None:
         schema = _swagger2_schema(content["schema"])
-        examples = content.get("examples", {})
-        if examples:
-            schema["example"] = next(iter(examples.values()))["value"]
+        if example in content.get("examples", {}):
+            schema["example"] = content["examples"][example]["value"]
         parameters.append({"name": "body", "in": "body", "required": True, "schema": schema})
     if parameters:
         out["parameters"] = parameters
