@@ -477,12 +477,16 @@ def test_swagger2_examples_fit_their_schemas_and_build_the_package_request(swagg
         assert _swagger2_request(swagger, path, operation) == (want.path, sorted(want.params), want.body), path
 
 
-@pytest.mark.parametrize(("site", "host", "scheme"), [("datadoghq.eu", "api.datadoghq.eu", "https"),
-                                                      ("app.us5.datadoghq.com", "api.us5.datadoghq.com", "https"),
-                                                      ("sandbox", "127.0.0.1:8126", "http")])
-def test_swagger2_names_the_host_of_the_chosen_site(site: str, host: str, scheme: str) -> None:
+@pytest.mark.parametrize(("site", "host", "scheme", "base"), [
+    ("datadoghq.eu", "api.datadoghq.eu", "https", "/"),
+    ("app.us5.datadoghq.com", "api.us5.datadoghq.com", "https", "/"),
+    ("sandbox", "127.0.0.1:8126", "http", "/"),
+    ("https://proxy.example:8443/dd/", "proxy.example:8443", "https", "/dd")])
+def test_swagger2_names_the_host_of_the_chosen_site(site: str, host: str, scheme: str, base: str) -> None:
     doc = _export("--format", "swagger2", "--site", site)
-    assert (doc["host"], doc["schemes"]) == (host, [scheme])
+    assert (doc["host"], doc["schemes"], doc["basePath"]) == (host, [scheme], base)
+    if base != "/":
+        OpenAPIV2SpecValidator(doc).validate()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -403,12 +403,18 @@ def _swagger2_operation(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_swagger2(site: str = "datadoghq.com") -> dict[str, Any]:
-    """The OpenAPI 3.1 document as Swagger 2.0 (one host: *site*, or ``sandbox``), for builders that need it."""
+    """The OpenAPI 3.1 document as Swagger 2.0 for one host: *site*, ``sandbox`` or a base URL."""
     openapi = export_openapi()
+    base_path = "/"
     if site == "sandbox":
         from .sandbox.server import DEFAULT_PORT
 
         host, scheme = f"127.0.0.1:{DEFAULT_PORT}", "http"
+    elif site.startswith(("https://", "http://")):  # an explicit base URL: a proxy, a gateway
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(site)
+        scheme, host, base_path = parts.scheme, parts.netloc, parts.path.rstrip("/") or "/"
     else:
         from .runtime.connection import site_url
 
@@ -420,7 +426,7 @@ def export_swagger2(site: str = "datadoghq.com") -> dict[str, Any]:
     info["license"] = {"name": openapi["info"]["license"]["name"]}
     schemes = openapi["components"]["securitySchemes"]
     return {
-        "swagger": "2.0", "info": info, "host": host, "basePath": "/", "schemes": [scheme],
+        "swagger": "2.0", "info": info, "host": host, "basePath": base_path, "schemes": [scheme],
         "consumes": [_JSON], "produces": [_JSON],
         "securityDefinitions": {name: {key: scheme[key] for key in ("type", "in", "name", "description")}
                                 for name, scheme in schemes.items()},
@@ -464,7 +470,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser.add_argument("--format", "-f", choices=_FORMATS, default="catalogue",
                         help="what to write (default: catalogue; see below)")
     parser.add_argument("--site", metavar="SITE",
-                        help="with swagger2: the Datadog site whose API host the file names (default datadoghq.com)")
+                        help="with swagger2: the Datadog site whose API host the file names (default "
+                             "datadoghq.com), 'sandbox', or a base URL such as https://proxy.example:8443/dd")
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
     args = parser.parse_args(argv)
