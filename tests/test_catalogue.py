@@ -1,4 +1,8 @@
-"""The catalogue is complete: exactly the 66 operations of the reference, each fully equipped."""
+"""The catalogue is complete: exactly the 75 operations of the references, each fully equipped.
+
+66 come from the seed reference, 9 (case types and custom attribute configs) from the live API's
+"Case Management Type" and "Case Management Attribute" pages (``case-types-and-attributes.md``).
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,28 @@ EXPECTED = {
 }
 
 
-def test_registry_holds_exactly_the_66_operations() -> None:
+def test_registry_holds_exactly_the_75_operations() -> None:
     ours = {a.id for a in registry.list_actions() if a.id.startswith("datadog.")}
-    assert len(EXPECTED) == 66
+    assert [(s["file"], s["operations"]) for s in DIGEST["source"]] == [
+        ("003_8f27d15e2a148076.txt", 66), ("case-types-and-attributes.md", 9)]
+    assert len(EXPECTED) == 75
     assert ours == set(EXPECTED)
+
+
+def test_case_types_and_attributes_are_found_by_list() -> None:
+    """`dd-cases list type` and `dd-cases list attribute` find the 9 operations the seed reference lacks."""
+    import io
+
+    from datadog_case_actions.cli import main
+
+    nine = {a.id for a in registry.list_actions() if a.group in {"case_types", "custom_attributes"}}
+    assert len(nine) == 9
+    found = set()
+    for text in ("type", "attribute"):
+        out = io.StringIO()
+        assert main(["list", text, "--json"], stdout=out) == 0
+        found |= {a["id"] for a in json.loads(out.getvalue())}
+    assert nine <= found
 
 
 @pytest.mark.parametrize("action_id", sorted(EXPECTED))

@@ -8,7 +8,11 @@ import pytest
 
 from datadog_case_actions import Connection
 from datadog_case_actions.adapters.chat import ChatOps
+from datadog_case_actions.manifest import load_index
 from datadog_case_actions.sandbox import Sandbox
+
+#: the catalogue size, derived from the generated index (tests/test_catalogue.py holds it to the references)
+ACTIONS = len(load_index()["actions"])
 
 CASE_TYPE = "00000000-0000-0000-0000-000000000001"
 API, APP = "SENTINEL-CHAT-API-1", "SENTINEL-CHAT-APP-2"
@@ -54,7 +58,7 @@ def test_slack_style(chat: ChatOps) -> None:
 
 def test_help(chat: ChatOps) -> None:
     text = chat.handle("case help").text
-    assert "case create TITLE: Create a case" in text and "case run ACTION" in text and "66 actions" in text
+    assert "case create TITLE: Create a case" in text and "case run ACTION" in text and f"{ACTIONS} actions" in text
     create = chat.handle("case help create").text
     assert "title (required)" in create and "priority one of NOT_DEFINED, P1, P2, P3, P4, P5" in create
     assert "type_id" not in create  # filled from the bot's defaults

@@ -6,7 +6,9 @@ response field with its type, required flag and enum.  Here each one is looked
 up in the manifest: request fields through the manifest's request binding (the
 flat input that reaches that JSON pointer, or a constant the action fills in),
 response fields in the output schema.  A difference is allowed only where the
-action's declaration records the decision in its ``notes``.
+action's declaration records the decision in its ``notes``.  The digest holds
+both references (the 66 seed operations and the 9 case type and custom
+attribute operations) with the drift of ``api-drift.md`` applied.
 """
 
 from __future__ import annotations
@@ -73,6 +75,13 @@ def noted(manifest: dict[str, Any], name: str) -> bool:
     return any(f"`{name}`" in note or name in note.split() for note in manifest.get("notes", []))
 
 
+def reference_values(schema: dict[str, Any]) -> list[Any]:
+    """The enum without what the manifest adds on purpose: null (declared nullable), the old spellings
+    it still accepts (``x-aliases``) and the values seen live (``x-live-values``)."""
+    extra = set(schema.get("x-aliases", {})) | set(schema.get("x-live-values", []))
+    return [v for v in (schema.get("enum") or []) if v is not None and v not in extra]
+
+
 def check_field(problems: list[str], where: str, doc: dict[str, Any], found: dict[str, Any] | None,
                 required: bool, manifest: dict[str, Any], name: str) -> None:
     if found is None:
@@ -80,7 +89,7 @@ def check_field(problems: list[str], where: str, doc: dict[str, Any], found: dic
         return
     if label(found) != doc["type"] and not noted(manifest, name):
         problems.append(f"{where}: type {label(found)} where the reference says {doc['type']}")
-    if doc["enum"] is not None and [v for v in (found.get("enum") or []) if v is not None] != doc["enum"]:
+    if doc["enum"] is not None and reference_values(found) != doc["enum"]:
         problems.append(f"{where}: enum {found.get('enum')} where the reference says {doc['enum']}")
     if doc["enum"] is None and found.get("enum") is not None and not noted(manifest, name):
         problems.append(f"{where}: enum {found['enum']} the reference does not document")
@@ -205,3 +214,21 @@ def test_removing_a_documented_field_is_caught() -> None:
     manifest = manifest_for("SearchCases")
     del manifest["request"]["query"]["page_size"]
     assert any("page[size]" in p for p in params_problems(OPERATIONS["SearchCases"], manifest))
+
+
+def test_only_declared_extra_enum_values_are_tolerated() -> None:
+    """Old spellings (``x-aliases``) and live values (``x-live-values``) pass; any other difference is caught."""
+    op = OPERATIONS["CreateCaseAutomationRule"]
+    assert not request_problems(op, manifest_for("CreateCaseAutomationRule"))
+    manifest = manifest_for("CreateCaseAutomationRule")
+    manifest["input_schema"]["properties"]["action"]["properties"]["type"]["enum"].remove("EXECUTE_WORKFLOW")
+    assert any("action.type" in p and "enum" in p for p in request_problems(op, manifest))
+    manifest = manifest_for("CreateCaseAutomationRule")
+    manifest["input_schema"]["properties"]["action"]["properties"]["type"]["enum"].append("run_playbook")
+    assert any("action.type" in p and "enum" in p for p in request_problems(op, manifest))
+    manifest = manifest_for("GetCase")
+    case_type = manifest["output_schema"]["properties"]["data"]["properties"]["attributes"]["properties"]["type"]
+    assert case_type["x-live-values"] and not response_problems(OPERATIONS["GetCase"], manifest)
+    del case_type["x-live-values"]
+    assert any("attributes.type" in p for p in response_problems(OPERATIONS["GetCase"], manifest))
+

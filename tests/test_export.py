@@ -15,12 +15,13 @@ import pytest
 
 from datadog_case_actions.cli import main
 from datadog_case_actions.export import export_catalogue
+from datadog_case_actions.manifest import load_index
 from datadog_case_actions.registry import describe
 from datadog_case_actions.runtime.request import prepare
 
-MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
-# every count comes from the checked-in manifests, so adding operations needs no edit here
-ACTION_IDS = sorted(json.loads((MANIFESTS / "index.json").read_text(encoding="utf-8"))["actions"])
+#: the catalogue, derived from the generated index (tests/test_catalogue.py holds it to the references)
+ACTION_IDS = sorted(load_index()["actions"])
+ACTIONS = len(ACTION_IDS)
 
 RENDERABLE = {"type", "anyOf", "enum", "const"}
 
@@ -47,7 +48,7 @@ def _walk(schema: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def test_export_holds_every_action_with_renderable_input_forms() -> None:
     doc = export_catalogue()
-    assert doc["count"] == len(ACTION_IDS) and [a["id"] for a in doc["actions"]] == ACTION_IDS
+    assert doc["count"] == ACTIONS and [a["id"] for a in doc["actions"]] == ACTION_IDS
     assert "$ref" not in json.dumps(doc)
     for action in doc["actions"]:
         schema = action["input_schema"]
@@ -64,7 +65,7 @@ def test_export_command_is_deterministic_json(tmp_path: Path) -> None:
     first, second = io.StringIO(), io.StringIO()
     assert main(["export"], stdout=first) == 0 and main(["export"], stdout=second) == 0
     assert first.getvalue() == second.getvalue()
-    assert json.loads(first.getvalue())["count"] == len(ACTION_IDS)
+    assert json.loads(first.getvalue())["count"] == ACTIONS
     target = tmp_path / "catalogue.json"
     assert main(["export", "--output", str(target), "--compact"]) == 0
     assert json.loads(target.read_text(encoding="utf-8")) == json.loads(first.getvalue())
@@ -88,6 +89,16 @@ def _query_text(value: Any) -> str:
     return str(value)
 
 
+def _renamed(value: Any, steps: list[str], values: dict[str, str]) -> Any:
+    if not steps:
+        return values.get(value, value) if isinstance(value, str) else value
+    if steps[0] == "[]" and isinstance(value, list):
+        return [_renamed(item, steps[1:], values) for item in value]
+    if isinstance(value, dict) and steps[0] in value:
+        return {**value, steps[0]: _renamed(value[steps[0]], steps[1:], values)}
+    return value
+
+
 def _build_from_document(action: dict[str, Any], inputs: dict[str, Any]) -> tuple[str, str, list[Any], Any]:
     """method, path, query pairs and body, following the document's encoding rules and nothing else."""
     mapping = action["request"]
@@ -101,6 +112,8 @@ def _build_from_document(action: dict[str, Any], inputs: dict[str, Any]) -> tupl
             if value is not None:
                 query.append((where["name"], _query_text(value)))
         else:
+            for rename in where.get("rename", ()):
+                value = _renamed(value, rename["at"], rename["values"])
             _set(body, where["pointer"], value)
             for pointer, constant in where.get("with", {}).items():
                 _set(body, pointer, constant)
@@ -150,6 +163,10 @@ def test_the_mapping_names_api_parameters_and_json_pointers() -> None:
                                               "with": {"/data/relationships/project/data/type": "project"}}
     assert create["body_template"] == {"data": {"attributes": {}, "type": "case"}}
     assert actions["datadog.get_case"]["inputs"]["case_id"] == {"in": "path", "name": "case_id"}
+    # an enum value the API renamed: the old spelling is accepted and sent as the current one
+    trigger = actions["datadog.create_case_automation_rule"]["inputs"]["trigger"]
+    (rename,) = trigger["rename"]
+    assert rename["at"] == ["type"] and rename["values"]["case_created"] == "CASE_CREATED"
 
 
 def _documented_commands() -> list[list[str]]:

@@ -9,8 +9,12 @@ import zipfile
 from pathlib import Path
 
 import datadog_case_actions as pkg
+from datadog_case_actions.manifest import load_index
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: the catalogue size, derived from the generated index (tests/test_catalogue.py holds it to the references)
+ACTIONS = len(load_index()["actions"])
 
 
 def test_wheel_contains_manifests_and_type_marker(tmp_path: Path) -> None:
@@ -24,11 +28,11 @@ def test_wheel_contains_manifests_and_type_marker(tmp_path: Path) -> None:
         assert "datadog_case_actions/py.typed" in names
         assert not any(n.startswith("actions/") for n in names)  # `actions/` is only the source root
         manifests = {n for n in names if n.startswith("datadog_case_actions/manifests/")}
-        assert len(manifests) == 67  # 66 actions + index.json
+        assert len(manifests) == ACTIONS + 1  # every action + index.json
         index = json.loads(zf.read("datadog_case_actions/manifests/index.json"))
-        assert len(index["actions"]) == 66
+        assert len(index["actions"]) == ACTIONS
         entry_points = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-        assert entry_points.count("datadog_case_actions.catalog.") == 66
+        assert entry_points.count("datadog_case_actions.catalog.") == ACTIONS
         assert not any(n.startswith(("tests/", "tools/", "cassettes/")) for n in names)
 
 
@@ -39,6 +43,7 @@ def test_public_names_are_stable() -> None:
         "AuthenticationError", "NotFoundError", "ConflictError", "RateLimitedError", "ServerError",
         "UnexpectedResponseError", "TransportError", "TimeoutError", "Action", "Effect", "list_actions",
         "describe", "load", "resolve", "UnknownActionError", "input_model", "__version__",
+        "CaseManagement", "AsyncCaseManagement", "NOT_GIVEN", "NotGiven",
     }
     assert set(pkg.__all__) == expected
     for name in expected - {"__version__"}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import re
 import threading
@@ -23,7 +24,17 @@ from datadog_case_actions.sandbox import (
 )
 
 AUTH = {"DD-API-KEY": "sandbox-api", "DD-APPLICATION-KEY": "sandbox-app"}
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+#: RFC 3339 in UTC, fraction trimmed of trailing zeros (and dropped when zero), as live writes it
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
+STANDARD = "00000000-0000-0000-0000-000000000001"
+# user ids are UUIDs: live refuses anything else as an assignee
+ALICE, BOB, CAROL = ("a11ce000-0000-4000-8000-000000000001", "b0b00000-0000-4000-8000-000000000002",
+                     "ca501000-0000-4000-8000-000000000003")
+
+
+def detail(response: httpx.Response) -> str:
+    """The ``detail`` of the first JSON:API error object of *response*."""
+    return str(response.json()["errors"][0].get("detail", ""))
 
 
 class Api:
@@ -53,7 +64,7 @@ class Api:
         if "assignee_id" in attributes:
             extra_rel["assignee"] = {"data": {"id": attributes.pop("assignee_id"), "type": "user"}}
         body = {"data": {"type": "case",
-                         "attributes": {"title": title, "type_id": "00000000-0000-0000-0000-000000000001",
+                         "attributes": {"title": title, "type_id": attributes.pop("type_id", STANDARD),
                                         **attributes},
                          "relationships": {"project": {"data": {"id": project_id, "type": "project"}},
                                            **extra_rel}}}
@@ -108,7 +119,7 @@ def test_timestamps_and_status_groups_follow_the_lifecycle() -> None:
         api = Api(sb)
         case = api.case(api.project()["id"])
         attrs = case["attributes"]
-        assert attrs["created_at"] == attrs["modified_at"] == "2025-01-01T12:00:01.000Z"
+        assert attrs["created_at"] == "2025-01-01T12:00:01Z" and "modified_at" not in attrs  # fresh: never modified
         assert ISO.match(attrs["created_at"])
         assert (attrs["status"], attrs["status_name"], attrs["status_group"]) == ("OPEN", "Open", "SG_OPEN")
         assert attrs["priority"] == "NOT_DEFINED" and "closed_at" not in attrs and "archived_at" not in attrs
@@ -116,36 +127,43 @@ def test_timestamps_and_status_groups_follow_the_lifecycle() -> None:
         moved = api.case_op("OPS-1", "status", status="IN_PROGRESS")["attributes"]
         assert (moved["status"], moved["status_name"], moved["status_group"]) == ("IN_PROGRESS", "In Progress",
                                                                                  "SG_IN_PROGRESS")
-        assert moved["modified_at"] == "2025-01-01T12:00:02.000Z" and moved["created_at"] == attrs["created_at"]
+        assert moved["modified_at"] == "2025-01-01T12:00:02Z" and moved["created_at"] == attrs["created_at"]
 
         closed = api.case_op("OPS-1", "status", status_name="Closed")["attributes"]
         assert (closed["status"], closed["status_group"], closed["closed_at"]) == ("CLOSED", "SG_CLOSED",
-                                                                                  "2025-01-01T12:00:03.000Z")
+                                                                                  "2025-01-01T12:00:03Z")
         reopened = api.case_op("OPS-1", "status", status_name="open")["attributes"]
         assert reopened["status"] == "OPEN" and "closed_at" not in reopened
 
         archived = api.ok("POST", "/api/v2/cases/OPS-1/archive", {"data": {"type": "case"}})["data"]["attributes"]
-        assert archived["archived_at"] == "2025-01-01T12:00:05.000Z"
+        assert archived["archived_at"] == "2025-01-01T12:00:05Z"
         again = api.ok("POST", "/api/v2/cases/OPS-1/archive", {"data": {"type": "case"}})["data"]["attributes"]
         assert again["archived_at"] == archived["archived_at"]  # archiving twice keeps the first time
         unarchived = api.ok("POST", "/api/v2/cases/OPS-1/unarchive", {"data": {"type": "case"}})["data"]
         assert "archived_at" not in unarchived["attributes"]
 
         bad = api.call("POST", "/api/v2/cases/OPS-1/status", {"data": {"type": "case", "attributes": {}}})
-        assert bad.status_code == 400 and "status_name" in bad.json()["errors"][0]
+        assert bad.status_code == 400 and "status_name" in detail(bad)
         bad = api.call("POST", "/api/v2/cases/OPS-1/status",
                        {"data": {"type": "case", "attributes": {"status_name": "Resolved"}}})
-        assert bad.status_code == 400 and "/data/attributes/status_name" in bad.json()["errors"][0]
+        # not a status of the Standard type: the live "Generic Error" shape, naming the statuses the type has
+        assert bad.status_code == 400 and bad.json()["errors"][0]["title"] == "Generic Error"
+        assert "Resolved" in detail(bad) and "Open, In Progress, Closed" in detail(bad)
         api.close()
 
 
 def test_field_updates_assignee_attributes_custom_due_date_and_resolved_reason(api: Api) -> None:
-    case = api.case(api.project()["id"], assignee_id="user-1", description="first")
-    assert case["relationships"]["assignee"]["data"] == {"id": "user-1", "type": "user"}
+    type_body = {"data": {"type": "case_type", "attributes": {"name": "Regional"}}}
+    regional = api.ok("POST", "/api/v2/cases/types", type_body)["data"]["id"]
+    config = {"data": {"type": "custom_attribute", "attributes": {"key": "regions", "display_name": "Regions",
+                                                                  "is_multi": True, "type": "TEXT"}}}
+    api.ok("POST", f"/api/v2/cases/types/{regional}/custom_attributes", config)
+    case = api.case(api.project()["id"], assignee_id=ALICE, description="first", type_id=regional)
+    assert case["relationships"]["assignee"]["data"] == {"id": ALICE, "type": "user"}
     assert api.case_op("OPS-1", "title", title="New title")["attributes"]["title"] == "New title"
     assert api.case_op("OPS-1", "description", description="second")["attributes"]["description"] == "second"
     assert api.case_op("OPS-1", "priority", priority="P2")["attributes"]["priority"] == "P2"
-    assert api.case_op("OPS-1", "assign", assignee_id="user-2")["relationships"]["assignee"]["data"]["id"] == "user-2"
+    assert api.case_op("OPS-1", "assign", assignee_id=BOB)["relationships"]["assignee"]["data"]["id"] == BOB
     assert "assignee" not in api.ok("POST", "/api/v2/cases/OPS-1/unassign",
                                     {"data": {"type": "case"}})["data"]["relationships"]
     attrs = api.case_op("OPS-1", "attributes", attributes={"service": ["web", "api"]})["attributes"]
@@ -153,7 +171,7 @@ def test_field_updates_assignee_attributes_custom_due_date_and_resolved_reason(a
 
     body = {"data": {"type": "case", "attributes": {"is_multi": True, "type": "TEXT", "value": ["eu", "us"]}}}
     custom = api.ok("POST", "/api/v2/cases/OPS-1/custom_attributes/regions", body)["data"]["attributes"]
-    assert custom["custom_attributes"]["regions"] == {"is_multi": True, "type": "TEXT", "value": ["eu", "us"]}
+    assert custom["custom_attributes"]["regions"] == {"type": "TEXT", "is_multi": True, "value": ["eu", "us"]}
     body["data"]["attributes"]["value"] = "eu"  # single value while is_multi is true
     assert api.call("POST", "/api/v2/cases/OPS-1/custom_attributes/regions", body).status_code == 400
     gone = api.ok("DELETE", "/api/v2/cases/OPS-1/custom_attributes/regions")["data"]["attributes"]
@@ -163,7 +181,7 @@ def test_field_updates_assignee_attributes_custom_due_date_and_resolved_reason(a
     assert "due_date" not in api.case_op("OPS-1", "due_date", due_date=None)["attributes"]
     bad = api.call("POST", "/api/v2/cases/OPS-1/due_date",
                    {"data": {"type": "case", "attributes": {"due_date": "31/12/2026"}}})
-    assert bad.status_code == 400 and "/data/attributes/due_date" in bad.json()["errors"][0]
+    assert bad.status_code == 400 and "/data/attributes/due_date" in detail(bad)
     resolved = api.case_op("OPS-1", "resolved_reason", security_resolved_reason="FALSE_POSITIVE")
     assert resolved["attributes"]["security_resolved_reason"] == "FALSE_POSITIVE"
 
@@ -173,9 +191,9 @@ def test_field_updates_assignee_attributes_custom_due_date_and_resolved_reason(a
 @pytest.fixture
 def corpus(api: Api) -> Api:
     ops, sec = api.project("OPS")["id"], api.project("SEC")["id"]
-    api.case(ops, "Database is down", priority="P1", description="primary db", assignee_id="alice")  # OPS-1
+    api.case(ops, "Database is down", priority="P1", description="primary db", assignee_id=ALICE)  # OPS-1
     api.case(ops, "Disk full on web-1", priority="P3")  # OPS-2
-    api.case(sec, "Suspicious login", priority="P1", assignee_id="bob")  # SEC-1
+    api.case(sec, "Suspicious login", priority="P1", assignee_id=BOB)  # SEC-1
     api.case(ops, "Slow checkout", priority="P2")  # OPS-3
     api.case(sec, "Leaked key in repo", description="rotate the DATABASE key")  # SEC-2
     api.case_op("OPS-2", "status", status="IN_PROGRESS")
@@ -196,7 +214,7 @@ def test_search_filters(corpus: Api) -> None:
     assert keys(filter="project:SEC") == ["SEC-2", "SEC-1"]
     project_id = corpus.ok("GET", "/api/v2/cases/SEC-1")["data"]["relationships"]["project"]["data"]["id"]
     assert keys(filter=f"project:{project_id}") == ["SEC-2", "SEC-1"]
-    assert keys(filter="assignee:alice") == ["OPS-1"]
+    assert keys(filter=f"assignee:{ALICE}") == ["OPS-1"]
     assert keys(filter="assignee:none") == ["SEC-2", "OPS-3", "OPS-2"]
     assert keys(filter="archived:true") == ["SEC-2"]
     assert keys(filter="archived:false project:SEC") == ["SEC-1"]
@@ -209,13 +227,13 @@ def test_search_filters(corpus: Api) -> None:
     assert keys(filter="service:checkout") == ["OPS-3"]  # other fields match the case attributes
     for bad in ("status:sleeping", "priority:P9", "archived:maybe", "status:open OR status:closed", '"unclosed'):
         response = corpus.call("GET", "/api/v2/cases", filter=bad)
-        assert response.status_code == 400 and response.json()["errors"][0].startswith("filter"), bad
+        assert response.status_code == 400 and detail(response).startswith("filter"), bad
 
 
 def test_search_paging_and_sorting(corpus: Api) -> None:
     page = corpus.search(**{"page[size]": 2, "page[number]": 1})
     assert [c["attributes"]["key"] for c in page["data"]] == ["SEC-2", "OPS-3"]
-    assert page["meta"] == {"page": {"current": 1, "size": 2, "total": 3}}
+    assert page["meta"] == {"total_cases": 5, "page": {"current": 1, "size": 2, "total": 3}}
     last = corpus.search(**{"page[size]": 2, "page[number]": 3})
     assert [c["attributes"]["key"] for c in last["data"]] == ["OPS-1"]
     assert last["meta"]["page"] == {"current": 3, "size": 1, "total": 3}
@@ -229,7 +247,7 @@ def test_search_paging_and_sorting(corpus: Api) -> None:
                    {"page[size]": "ten"}, {"sort[asc]": "sometimes"}):
         response = corpus.call("GET", "/api/v2/cases", **params)
         assert response.status_code == 400, params
-        assert next(iter(params)) in response.json()["errors"][0]
+        assert next(iter(params)) in detail(response)
 
 
 def test_count_and_aggregate_are_computed_from_the_data(corpus: Api) -> None:
@@ -252,7 +270,7 @@ def test_count_and_aggregate_are_computed_from_the_data(corpus: Api) -> None:
     assert two["total"] == 5 and two["groups"] == [{"group": "CLOSED,P1", "value": [1]}]  # ties: by name
     missing = corpus.call("POST", "/api/v2/cases/aggregate", {"data": {"type": "aggregate", "attributes": {
         "query_filter": ""}}})
-    assert missing.status_code == 400 and "/data/attributes/group_by" in missing.json()["errors"][0]
+    assert missing.status_code == 400 and "/data/attributes/group_by" in detail(missing)
 
 
 def test_bulk_update_applies_the_change_to_every_named_case(corpus: Api) -> None:
@@ -267,8 +285,8 @@ def test_bulk_update_applies_the_change_to_every_named_case(corpus: Api) -> None
     assert corpus.keys(filter="priority:P5", **{"sort[asc]": "true"}) == ["OPS-1", "OPS-2", "SEC-1"]
     assert bulk("status", ["OPS-1", "OPS-2"], status_name="Closed").status_code == 200
     assert corpus.keys(filter="status:closed", **{"sort[asc]": "true"}) == ["OPS-1", "OPS-2", "SEC-1"]
-    assert bulk("assign", ["OPS-2", "OPS-3"], assignee_id="carol").status_code == 200
-    assert corpus.keys(filter="assignee:carol", **{"sort[asc]": "true"}) == ["OPS-2", "OPS-3"]
+    assert bulk("assign", ["OPS-2", "OPS-3"], assignee_id=CAROL).status_code == 200
+    assert corpus.keys(filter=f"assignee:{CAROL}", **{"sort[asc]": "true"}) == ["OPS-2", "OPS-3"]
     assert bulk("unassign", ["OPS-2"]).status_code == 200
     assert bulk("archive", ["OPS-1", "OPS-3"]).status_code == 200
     assert corpus.keys(filter="archived:true", **{"sort[asc]": "true"}) == ["OPS-1", "OPS-3", "SEC-2"]
@@ -278,9 +296,10 @@ def test_bulk_update_applies_the_change_to_every_named_case(corpus: Api) -> None
 
     before = corpus.search()["data"]
     response = bulk("priority", ["OPS-1", "OPS-404"], priority="P1")
-    assert response.status_code == 404 and response.json() == {"errors": ["case OPS-404 not found"]}
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"code": "resource_not_found", "title": "case not found"}]}
     missing = bulk("priority", ["OPS-1"])
-    assert missing.status_code == 400 and "/data/attributes/payload/priority" in missing.json()["errors"][0]
+    assert missing.status_code == 400 and "/data/attributes/payload/priority" in detail(missing)
     assert bulk("priority", ["OPS-1"], priority="URGENT").status_code == 400
     assert bulk("explode", ["OPS-1"]).status_code == 400
     assert corpus.search()["data"] == before  # refused requests change nothing
@@ -313,10 +332,88 @@ def test_comments_make_a_timeline(api: Api) -> None:
     assert api.call("DELETE", f"/api/v2/cases/OPS-1/comment/{cell_id}").status_code == 204
     assert "edited" not in messages()
     assert api.call("DELETE", f"/api/v2/cases/OPS-1/comment/{cell_id}").status_code == 404
-    assert api.call("PUT", "/api/v2/cases/OPS-1/comment/nope",
+    assert api.call("PUT", "/api/v2/cases/OPS-1/comment/nope",  # a cell id must be a UUID (live)
+                    {"data": {"type": "case", "attributes": {"comment": "x"}}}).status_code == 400
+    assert api.call("PUT", f"/api/v2/cases/OPS-1/comment/{STANDARD}",
                     {"data": {"type": "case", "attributes": {"comment": "x"}}}).status_code == 404
     blank = api.call("POST", "/api/v2/cases/OPS-1/comment", {"data": {"type": "case", "attributes": {"comment": " "}}})
-    assert blank.status_code == 400 and "comment" in blank.json()["errors"][0]
+    assert blank.status_code == 400 and blank.json() == {"errors": [{"status": "400", "title": "Bad Request"}]}
+
+
+def test_25_comments_page_through_iterate_aiterate_and_the_cli(tmp_path: Path) -> None:
+    """The timeline pages zero-based; iterate, aiterate and --all-pages walk every page; comment_count follows."""
+    from datadog_case_actions.cli import main
+
+    db = str(tmp_path / "timeline.sqlite3")
+    with Sandbox(db) as sandbox, sandbox.runner() as runner:
+        project = runner.run("create_project", {"key": "TL", "name": "Timeline"})["data"]["id"]
+        case_id = runner.run("create_case", {"title": "t", "type_id": STANDARD, "project_id": project})["data"]["id"]
+        for i in range(25):
+            runner.run("comment_case", {"case_id": case_id, "comment": f"note {i}"})
+        newest_first = [f"note {i}" for i in reversed(range(25))]
+
+        def messages(cells: Any) -> list[str]:
+            return [c["attributes"]["cell_content"]["message"] for c in cells]
+
+        assert messages(runner.iterate("list_case_timeline", {"case_id": case_id, "page_size": 10})) == newest_first
+
+        async def walk() -> list[Any]:
+            return [c async for c in runner.aiterate("list_case_timeline", {"case_id": case_id, "page_size": 7})]
+
+        assert messages(asyncio.run(walk())) == newest_first
+        assert runner.run("get_case", {"case_id": case_id})["data"]["attributes"]["comment_count"] == 25
+    out = io.StringIO()
+    assert main(["run", "list_case_timeline", f"case_id={case_id}", "page_size=10", "--all-pages", "-o", "ndjson",
+                 "--sandbox",
+                 "--sandbox-path", db], stdout=out) == 0
+    assert messages(json.loads(line) for line in out.getvalue().splitlines()) == newest_first
+
+
+def test_case_types_govern_statuses_and_custom_attributes(api: Api) -> None:
+    """A type's statuses_config gives its cases' statuses; its configs say which custom attributes fit."""
+    change_request = "00000000-0000-0000-0000-000000000004"
+    pid = api.project()["id"]
+    api.case(pid, "Rotate keys", type_id=change_request)
+    pending = api.case_op("OPS-1", "status", status_name="Pending Approval")["attributes"]
+    assert (pending["status"], pending["status_group"]) == ("PENDING_APPROVAL", "SG_IN_PROGRESS")
+    assert api.keys(filter="status:in_progress") == ["OPS-1"]  # the group counts in the status filter
+    done = api.case_op("OPS-1", "status", status_name="Completed")["attributes"]
+    assert (done["status_name"], done["status_group"]) == ("Completed", "SG_CLOSED") and "closed_at" in done
+    assert api.call("POST", "/api/v2/cases/OPS-1/status",
+                    {"data": {"type": "case", "attributes": {"status_name": "In Progress"}}}).status_code == 400
+
+    own = api.ok("POST", "/api/v2/cases/types", {"data": {"type": "case_type", "attributes": {
+        "name": "Audit", "emoji": "🧾", "description": "first"}}})["data"]["id"]
+    renamed = api.ok("PUT", f"/api/v2/cases/types/{own}", {"data": {"type": "case_type", "attributes": {
+        "name": "Audit trail"}}})["data"]["attributes"]
+    assert (renamed["name"], renamed["description"], renamed["emoji"]) == ("Audit trail", "first", "🧾")  # kept
+    for method in ("PUT", "DELETE"):  # built-in types cannot be changed
+        assert api.call(method, f"/api/v2/cases/types/{STANDARD}", {"data": {"type": "case_type", "attributes": {
+            "name": "x"}}} if method == "PUT" else None).status_code == 400
+    assert api.call("GET", "/api/v2/cases/types/not-a-uuid/custom_attributes").status_code == 400
+
+    config_path = f"/api/v2/cases/types/{own}/custom_attributes"
+    config = api.ok("POST", config_path, {"data": {"type": "custom_attribute", "attributes": {
+        "key": "region", "display_name": "Region", "is_multi": False, "type": "TEXT"}}})["data"]["id"]
+    duplicate = api.call("POST", config_path, {"data": {"type": "custom_attribute", "attributes": {
+        "key": "region", "display_name": "Again", "is_multi": False, "type": "TEXT"}}})
+    assert duplicate.status_code == 400
+    select = api.ok("PUT", f"{config_path}/{config}", {"data": {"type": "custom_attribute", "attributes": {
+        "type": "SELECT", "type_data": {"options": [{"value": "eu"}, {"value": "us"}]}}}})["data"]["attributes"]
+    assert (select["type"], select["key"], select["display_name"]) == ("SELECT", "region", "Region")
+    api.case(pid, "Audit Q3", type_id=own)  # OPS-2
+
+    def set_region(value: Any, kind: str = "SELECT", multi: bool = False) -> httpx.Response:
+        return api.call("POST", "/api/v2/cases/OPS-2/custom_attributes/region", {"data": {"type": "case", "attributes": {
+            "is_multi": multi, "type": kind, "value": value}}})
+
+    assert set_region("eu").status_code == 200
+    assert set_region("mars").status_code == 400  # not an option
+    assert set_region("eu", "TEXT").status_code == 400  # not the configured type
+    assert set_region(["eu"], multi=True).status_code == 400  # not the configured multiplicity
+    assert api.call("DELETE", f"{config_path}/{config}").status_code == 204
+    assert set_region("eu").status_code == 404  # no longer configured
+    assert api.ok("GET", config_path) == {"data": []}
 
 
 def test_watchers_insights_links_and_integrations(api: Api) -> None:
@@ -392,8 +489,7 @@ def test_move_case_to_project_gives_a_new_key(api: Api) -> None:
     assert api.case(ops)["attributes"]["key"] == "OPS-2"  # numbers are never reused
     missing = api.call("PATCH", "/api/v2/cases/SEC-2/relationships/project", {"data": {"type": "project", "id": "nope"}})
     assert missing.status_code == 404
-    assert missing.json() == {"errors": [{"status": "404", "title": "Not Found", "detail": "project nope not found",
-                                          "source": {"pointer": "/data/id"}}]}
+    assert missing.json() == {"errors": [{"code": "resource_not_found", "title": "project not found"}]}
 
 
 def test_projects_settings_favorites_rules_windows_views(api: Api) -> None:
@@ -450,7 +546,7 @@ def test_projects_settings_favorites_rules_windows_views(api: Api) -> None:
     view = api.ok("POST", "/api/v2/cases/views", view_body)["data"]
     assert api.ok("GET", "/api/v2/cases/views", project_id=pid)["data"][0]["id"] == view["id"]
     no_project = api.call("GET", "/api/v2/cases/views")
-    assert no_project.status_code == 400 and "project_id" in no_project.json()["errors"][0]
+    assert no_project.status_code == 400 and "project_id" in detail(no_project)
 
     assert api.call("DELETE", f"/api/v2/cases/projects/{pid}").status_code == 204
     assert api.call("GET", f"/api/v2/cases/projects/{pid}").status_code == 404
@@ -492,7 +588,7 @@ def test_default_path_is_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_handle_is_thread_safe(sb: Sandbox) -> None:
     api = Api(sb)
     pid = api.project()["id"]
-    body = json.dumps({"data": {"type": "case", "attributes": {"title": "t", "type_id": "x"},
+    body = json.dumps({"data": {"type": "case", "attributes": {"title": "t", "type_id": STANDARD},
                                 "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}}).encode()
     keys: list[str] = []
     lock = threading.Lock()
@@ -515,8 +611,9 @@ def test_handle_is_thread_safe(sb: Sandbox) -> None:
 
 def test_handle_directly_and_the_async_transport(sb: Sandbox) -> None:
     status, headers, body = sb.handle("GET", "/api/v2/cases?page[size]=5", None, AUTH, b"")
-    assert status == 200 and headers["Content-Type"] == "application/json"
-    assert json.loads(body) == {"data": [], "meta": {"page": {"current": 1, "size": 0, "total": 0}}}
+    assert status == 200 and headers["Content-Type"] == "application/vnd.api+json"
+    assert json.loads(body) == {"data": [], "meta": {"total_cases": 0, "page": {"current": 1, "size": 0, "total": 0}},
+                                "included": []}
     status, _, body = sb.handle("GET", "/api/v2/cases", [("page[size]", "500")], AUTH)
     assert status == 400 and b"page[size]" in body
 
@@ -548,27 +645,34 @@ def test_authentication(sb: Sandbox) -> None:
 
 
 def test_not_found_and_bad_request_shapes(api: Api) -> None:
+    """Case Management errors are JSON:API objects (live); routes the API does not have stay plain."""
     api.case(api.project()["id"])
-    assert api.call("GET", "/api/v2/cases/OPS-99").json() == {"errors": ["case OPS-99 not found"]}
+    missing_case = api.call("GET", "/api/v2/cases/OPS-99")
+    assert missing_case.json() == {"errors": [{"code": "resource_not_found", "title": "case not found"}]}
+    assert missing_case.headers["Content-Type"] == "application/vnd.api+json"
     unlink = api.call("DELETE", "/api/v2/cases/OPS-99/relationships/jira_issues")
     assert unlink.status_code == 404
-    assert unlink.json() == {"errors": [{"status": "404", "title": "Not Found", "detail": "case OPS-99 not found"}]}
+    assert unlink.json() == {"errors": [{"code": "resource_not_found", "title": "case not found"}]}
     assert api.call("GET", "/api/v2/nowhere").json() == {"errors": ["Not Found"]}
     assert api.call("GET", "/api/v2/cases/OPS-1/title").status_code == 405
+    window = api.call("DELETE", f"/api/v2/maintenance_windows/{STANDARD}")  # not Case Management: plain, as documented
+    assert window.status_code == 404 and window.json() == {"errors": ["maintenance window not found"]}
 
     bad_json = api.http.post("/api/v2/cases/OPS-1/title", content=b"{not json", headers={"Content-Type": "application/json"})
-    assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["errors"][0]
+    assert bad_json.status_code == 400 and "not valid JSON" in detail(bad_json)
     wrong_type = api.call("POST", "/api/v2/cases/OPS-1/title", {"data": {"type": "project", "attributes": {"title": "x"}}})
-    assert wrong_type.status_code == 400 and "/data/type" in wrong_type.json()["errors"][0]
-    missing = api.call("POST", "/api/v2/cases", {"data": {"type": "case", "attributes": {"type_id": "x"}}})
+    assert wrong_type.status_code == 400
+    assert wrong_type.json() == {"errors": [{"status": "400", "title": "Bad Request",
+                                             "detail": 'got type "project" expected one of "case"'}]}
+    missing = api.call("POST", "/api/v2/cases", {"data": {"type": "case", "attributes": {"type_id": STANDARD}}})
     assert missing.status_code == 400
-    assert "/data/attributes/title" in missing.json()["errors"][0]
-    assert "/data/relationships/project/data/id" in missing.json()["errors"][0]
+    assert "/data/attributes/title" in detail(missing)
+    assert "/data/relationships/project/data/id" in detail(missing)
     enum = api.call("POST", "/api/v2/cases/OPS-1/priority", {"data": {"type": "case", "attributes": {"priority": "P9"}}})
-    assert enum.status_code == 400 and enum.json() == {
-        "errors": ["/data/attributes/priority: 'P9' is not one of: NOT_DEFINED, P1, P2, P3, P4, P5"]}
+    assert enum.status_code == 400 and enum.json() == {"errors": [{
+        "title": "Generic Error", "detail": "invalid priority P9. Must be one of P1, P2, P3, P4, P5, NOT_DEFINED"}]}
     wrong = api.call("POST", "/api/v2/cases/OPS-1/title", {"data": {"type": "case", "attributes": {"title": 5}}})
-    assert wrong.status_code == 400 and "expected string, got integer" in wrong.json()["errors"][0]
+    assert wrong.status_code == 400 and detail(wrong) == 'error decoding attribute "title": invalid type integer'
     no_body = api.call("POST", "/api/v2/cases/OPS-1/archive")
     assert no_body.status_code == 400
     insights = api.call("PUT", "/api/v2/cases/OPS-1/insights", {"data": {"type": "case", "attributes": {"insights": [
@@ -618,8 +722,9 @@ def test_injected_errors_do_not_apply_the_change_unless_asked(api: Api) -> None:
     assert _count(api) == 1
 
     api.sb.set_faults(fail_next=1, error_status=502, fail_after_apply=True)
-    response = api.call("POST", "/api/v2/cases", {"data": {"type": "case", "attributes": {"title": "t", "type_id": "x"},
-                        "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}})
+    response = api.call("POST", "/api/v2/cases", {"data": {
+        "type": "case", "attributes": {"title": "t", "type_id": STANDARD},
+        "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}})
     assert response.status_code == 502 and response.json() == {"errors": ["Bad Gateway"]}
     assert _count(api) == 2  # applied, then the answer was lost
     assert api.case(pid)["attributes"]["key"] == "OPS-3"

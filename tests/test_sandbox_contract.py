@@ -1,7 +1,8 @@
 """Contract: every action's own example, sent through the real runtime to the sandbox, answers its output schema.
 
-For each of the 66 manifests a fresh in-memory sandbox gets what the action
-needs (projects, cases, a comment, rules, a window, a view, a link...); then
+For each of the 75 manifests a fresh in-memory sandbox gets what the action
+needs (projects, a case type with a custom attribute config, cases, a comment,
+rules, a window, a view, a link...); then
 the manifest's first example input is sent with its placeholder ids replaced
 by real ones (every other field kept) through ``Runner(Connection(...),
 httpx_transport=SandboxTransport(sb))``, and the result is validated against
@@ -49,15 +50,24 @@ def _runner(sb: Sandbox, transport: RecordingTransport) -> Any:
     return Runner(Connection(api_key="k", app_key="a", base_url="http://sandbox.local"), httpx_transport=transport)
 
 
+ASSIGNEE = "6f1c2d3e-4b5a-4978-8695-a4b3c2d1e0f9"
+
+
 class World:
     """What the examples refer to, created through the runtime itself."""
 
     def __init__(self, run: Callable[[str, dict[str, Any]], Any]) -> None:
         self.project = run("create_project", {"key": "OPS", "name": "Operations"})["data"]["id"]
         self.other_project = run("create_project", {"key": "MOV", "name": "Destination"})["data"]["id"]
-        case = {"type_id": "00000000-0000-0000-0000-000000000001", "project_id": self.project}
+        # a case type of our own, configured with the attribute the examples set (live: only configured keys work)
+        self.case_type = run("create_case_type", {"name": "Investigation", "emoji": "🔎"})["data"]["id"]
+        self.config = run("create_custom_attribute_config", {
+            "case_type_id": self.case_type, "key": "aws_region", "display_name": "AWS region", "is_multi": False,
+            "type": "TEXT"})["data"]["id"]
+        case = {"type_id": self.case_type, "project_id": self.project}
         self.case_a = run("create_case", {**case, "title": "Parent case", "priority": "P2"})["data"]["id"]
-        self.case_b = run("create_case", {**case, "title": "Child case"})["data"]["id"]
+        self.case_b = run("create_case", {**case, "title": "Child case",
+                                          "type_id": "00000000-0000-0000-0000-000000000001"})["data"]["id"]
         self.cell = run("comment_case", {"case_id": self.case_a, "comment": "first!"})["data"][0]["id"]
         run("update_case_custom_attribute", {"case_id": self.case_a, "custom_attribute_key": "aws_region",
                                              "is_multi": False, "type": "TEXT", "value": "eu-west-1"})
@@ -104,6 +114,9 @@ def real_inputs(action_id: str, example: dict[str, Any], w: World) -> dict[str, 
         "entity_id": w.case_a,
         "parent_entity_id": w.case_a,
         "child_entity_id": w.case_b,
+        "case_type_id": w.case_type,
+        "custom_attribute_id": w.config,
+        "assignee_id": ASSIGNEE,  # the reference's examples write the placeholder "string"
     }
     for name, real in ids.items():
         if name in inputs:
@@ -152,7 +165,7 @@ def test_every_manifest_is_covered() -> None:
     for action_id in sorted(MANIFESTS):
         check(action_id)
         covered.add(action_id)
-    assert len(MANIFESTS) == 66
+    assert len(MANIFESTS) == 75
     assert covered == set(MANIFESTS)
     index = json.loads((Path(__file__).resolve().parent.parent / "manifests" / "index.json").read_text())
     assert covered == set(index["actions"])
@@ -176,7 +189,8 @@ def test_the_runner_pages_through_the_sandbox_sync_and_async() -> None:
     with Sandbox(":memory:") as sb, sb.runner() as runner:
         pid = runner.run("create_project", {"key": "PG", "name": "Paging"})["data"]["id"]
         for i in range(23):
-            runner.run("create_case", {"title": f"case {i}", "type_id": "t", "project_id": pid})
+            runner.run("create_case", {"title": f"case {i}", "type_id": "00000000-0000-0000-0000-000000000001",
+                                       "project_id": pid})
         items = list(runner.iterate("search_cases", {"page_size": 10, "sort_asc": True}))
         assert [c["attributes"]["key"] for c in items] == [f"PG-{i}" for i in range(1, 24)]
 

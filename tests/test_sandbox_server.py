@@ -46,9 +46,9 @@ def test_httpx_and_urllib_clients_share_the_state(served: tuple[Sandbox, Sandbox
     with httpx.Client(base_url=url, headers=AUTH) as client:
         pid = _project(client)["id"]
         created = client.post("/api/v2/cases", json={"data": {"type": "case", "attributes": {
-            "title": "over the wire", "type_id": "t"}, "relationships": {"project": {"data": {"id": pid,
-                                                                                             "type": "project"}}}}})
-        assert created.status_code == 201 and created.headers["content-type"] == "application/json"
+            "title": "over the wire", "type_id": "00000000-0000-0000-0000-000000000001"},
+            "relationships": {"project": {"data": {"id": pid, "type": "project"}}}}})
+        assert created.status_code == 201 and created.headers["content-type"] == "application/vnd.api+json"  # as live
         assert created.json()["data"]["attributes"]["key"] == "OPS-1"
         assert client.delete(f"/api/v2/cases/projects/{pid}/favorites").status_code == 204
 

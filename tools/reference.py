@@ -1,6 +1,6 @@
 """Parse the Datadog Case Management API reference (markdown) into a digest.
 
-The digest is the machine-readable form of the reference: for each of the 66
+The digest is the machine-readable form of the reference: for each of the 75
 operations its method, path, scope, preview flag, parameters, request body and
 response bodies as JSON Schema (draft 2020-12), the examples the reference
 shows, and a flat list of every documented field.  Manifests are generated from
@@ -8,17 +8,27 @@ the digest (see ``tools/generate.py``) and the conformance test holds every
 manifest to it, so the reference itself is only needed to refresh the digest::
 
     python tools/reference.py ../shared/seeds/003_8f27d15e2a148076.txt \
-        --operations ../shared/operations.tsv -o tests/reference_digest.json
+        ../shared/reference/case-types-and-attributes.md \
+        --operations ../shared/operations.tsv --drift ../shared/reference/api-drift.md \
+        -o tests/reference_digest.json
 
-Standard library only.  The reference renders nested models as flat tables of
-``Parent field | Field | Type | Description`` rows in depth-first order, where
-"Parent field" is only the *name* of the parent; ``_build_tree`` rebuilds the
-tree from that (see its docstring for how ambiguous parents are resolved).
+Two reference formats are read.  The seed reference (66 operations) renders
+nested models as flat tables of ``Parent field | Field | Type | Description``
+rows in depth-first order, where "Parent field" is only the *name* of the
+parent; ``_build_tree`` rebuilds the tree from that (see its docstring for how
+ambiguous parents are resolved).  ``case-types-and-attributes.md`` (the 9 case
+type and custom attribute operations of the live API's "Case Management Type"
+and "Case Management Attribute" pages) adds explicit ``Required`` and ``Enum
+values`` columns; ``_column_rows`` turns its tables into the first format's rows.
+Enumerations written only in prose ("Allowed values: `A`, `B`") become
+``enum`` too, and their rows say ``enum_from_prose``.  Then the drift
+(``tools/drift.py``) is applied.  Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import hashlib
 import json
@@ -28,8 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``tools.drift`` importable
+    sys.path.insert(0, str(ROOT))
+
 REQUIRED_MARK = "[*required*]"
 ENUM_RE = re.compile(r"Allowed enum values: `([^`]*)`")
+# An enumeration written in prose: "Allowed values: `A`, `B` (a gloss), `C`." or "one of `A`, `B` or `C`".
+# Only a run of back-quoted values counts, so "Must be one of the existing statuses" is not one.
+PROSE_ENUM_RE = re.compile(
+    r"(?:Allowed values|\bone of)\s*:?\s*((?:`[^`]+`(?:\s*\([^)]*\))?(?:,\s*|\s+(?:and|or)\s+|,\s*(?:and|or)\s+)?)+)")
 SCOPE_RE = re.compile(r"require the `([a-z_]+)` authorization")
 FENCE_JSON_RE = re.compile(r"```json\n(.*?)\n```", re.S)
 
@@ -144,9 +162,17 @@ def _can_nest(type_: str) -> bool:
 
 def _enum_values(description: str) -> list[str] | None:
     match = ENUM_RE.search(description)
+    if match:
+        return [v.strip() for v in match.group(1).split(",") if v.strip()]
+    return _prose_enum_values(description)
+
+
+def _prose_enum_values(description: str) -> list[str] | None:
+    """The values of an enumeration the reference writes only in prose, or None."""
+    match = PROSE_ENUM_RE.search(description)
     if not match:
         return None
-    return [v.strip() for v in match.group(1).split(",") if v.strip()]
+    return re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", match.group(1))) or None
 
 
 def _clean_description(description: str) -> str:
@@ -158,6 +184,8 @@ def _clean_description(description: str) -> str:
 def to_schema(node: Node) -> dict[str, Any]:
     """JSON Schema (2020-12) for one node of the rebuilt model tree."""
     type_ = node.type.replace(" ", "")
+    nullable = type_.endswith(",nullable")  # "date-time, nullable" in the second format
+    type_ = type_.removesuffix(",nullable")
     schema: dict[str, Any]
     if type_.startswith("[") and type_.endswith("]"):
         inner = Node(name=node.name, type=type_[1:-1], children=node.children, additional=node.additional,
@@ -181,6 +209,8 @@ def to_schema(node: Node) -> dict[str, Any]:
         schema = dict(SCALAR_TYPES[type_])
     else:
         raise ValueError(f"unknown type {node.type!r} for field {node.name!r}")
+    if nullable:
+        schema["type"] = [schema["type"], "null"]
     enum = _enum_values(node.description)
     if enum is not None:
         schema["enum"] = enum
@@ -200,7 +230,10 @@ def flat_fields(schema: dict[str, Any], prefix: str = "") -> list[dict[str, Any]
 
     def visit(s: dict[str, Any], path: str, required: bool) -> None:
         if path:
-            rows.append({"path": path, "type": schema_type(s), "required": required, "enum": s.get("enum")})
+            row = {"path": path, "type": schema_type(s), "required": required, "enum": s.get("enum")}
+            if s.get("enum") and _prose_enum_values(s.get("description", "")):
+                row["enum_from_prose"] = True  # listed by tests/test_drift.py
+            rows.append(row)
         if "oneOf" in s:
             for i, option in enumerate(s["oneOf"], 1):
                 visit(option, f"{path}|{i}", False)
@@ -229,6 +262,8 @@ def schema_type(s: dict[str, Any]) -> str:
     if "oneOf" in s:
         return "oneOf"
     t = s.get("type", "any")
+    if isinstance(t, list):  # nullable: "string/date-time|null"
+        return "|".join(schema_type({**s, "type": x}) if x != "null" else "null" for x in t)
     if t == "array":
         return f"array<{schema_type(s.get('items', {}))}>"
     if "format" in s and t == "string":
@@ -336,9 +371,149 @@ def parse_reference(text: str) -> dict[str, dict[str, Any]]:
     return {title.strip(): parse_operation(title.strip(), body) for title, body in zip(parts[1::2], parts[2::2])}
 
 
-def build_digest(reference: Path, operations_tsv: Path) -> dict[str, Any]:
-    text = reference.read_text(encoding="utf-8")
-    by_title = parse_reference(text)
+# The second format (case-types-and-attributes.md): each "## Title{% #anchor %}" section opens with
+# "`METHOD /path` — operationId `Op` — stable|**preview** — OAuth scope …", model tables carry explicit
+# "Required" and "Enum values" columns, and a response may say "Same table as Op's 201." instead of a table.
+OP_LINE_RE = re.compile(
+    r"^`(GET|POST|PUT|PATCH|DELETE) (\S+)` — operationId `(\w+)` — (\*\*preview\*\*|stable) — "
+    r"OAuth scope(?:: not documented| `([a-z_]+)`)", re.M)
+SAME_TABLE_RE = re.compile(r"Same table as (\w+)(?:'s (\d{3}))?")
+# "#### CaseTypeResourceAttributes (…)" tables, which rows elsewhere name in their description only
+SHARED_SCHEMA_RE = re.compile(r"^#### (\w+)[^\n]*\n\n(\|.*?)(?=\n\n)", re.S | re.M)
+# A live error body quoted after a status, inline (`{...}`) or in a json fence.
+LIVE_ERROR_RE = re.compile(
+    r"\b([45]\d\d)\b(?:(?!\b[45]\d\d\b).){0,200}?(?:```json\n|`)(\{\"errors\".*?\})(?:\n```|`)", re.S)
+ERROR_MODEL: dict[str, Any] = {
+    "type": "object",
+    "properties": {"errors": {"type": "array", "items": {"type": "string"}, "description": "List of error messages."}},
+    "required": ["errors"],
+    "description": "API error response.",
+}
+
+
+def _column_rows(table: list[list[str]], shared: dict[str, list[list[str]]] | None = None) -> list[list[str]]:
+    """A ``Parent field | Field | Type | Required | Enum values | Description`` table as first-format rows.
+
+    An object row without member rows whose description opens with the name of a *shared* schema
+    ("CaseTypeResourceAttributes (`name` required inside).") gets that schema's rows as its members.
+    """
+    header, rows = table[0], table[1:]
+    at = {name: i for i, name in enumerate(header)}
+    out: list[list[str]] = []
+    for index, cells in enumerate(rows):
+        cells = cells + [""] * (len(header) - len(cells))
+        required = cells[at["Required"]].replace("*", "").strip().startswith("yes")
+        enum = re.findall(r"`([^`]+)`", cells[at["Enum values"]])
+        description = cells[at["Description"]] + (f" Allowed enum values: `{','.join(enum)}`" if enum else "")
+        field_name = cells[at["Field"]].strip("`")
+        name = field_name + (f" {REQUIRED_MARK}" if required else "")
+        out.append([cells[at["Parent field"]].strip("`"), name, cells[at["Type"]], description])
+        named = re.match(r"(\w+)", cells[at["Description"]])
+        has_members = index + 1 < len(rows) and rows[index + 1][at["Parent field"]].strip("`") == field_name
+        if shared and named and named.group(1) in shared and not has_members and cells[at["Type"]] == "object":
+            out += [[field_name, *row[1:]] for row in _column_rows(shared[named.group(1)])]
+    return out
+
+
+def _first_example(text: str) -> Any:
+    blocks = _json_blocks(text)
+    if blocks:
+        return blocks[0]
+    inline = re.search(r"Response example\b.{0,300}?\):\s*`(\{[^`]*\})`", text, re.S)
+    return json.loads(inline.group(1)) if inline else None
+
+
+def parse_column_operation(title: str, section: str,
+                           shared: dict[str, list[list[str]]] | None = None) -> dict[str, Any]:
+    """One operation of the second format, in the digest's shape (``same_as`` left to resolve)."""
+    head = OP_LINE_RE.search(section)
+    if not head:
+        raise ValueError(f"{title}: no '`METHOD /path` — operationId …' line")
+    overview = re.search(r"### Overview\n\n(.*?)(?=\n### |\n---|\Z)", section, re.S)
+    path_params = []
+    arguments = re.search(r"### Arguments\n(.*?)(?=\n### )", section, re.S)
+    for cells in (_tables(arguments.group(1))[0][1:] if arguments else []):
+        name, required = _split_name(cells[0])
+        name = name.strip("`")
+        path_params.append({"name": name, "required": required,
+                            "schema": to_schema(Node(name=name, type=cells[1], description=cells[2]))})
+    request = None
+    req = re.search(r"### Request\n(.*?)(?=\n### Response)", section, re.S)
+    body_head = re.search(r"Body \((required|optional)\): (\w+)\.", req.group(1)) if req else None
+    if req and body_head:
+        table = _tables(req.group(1))[0]
+        request = {"required": body_head.group(1) == "required", "description": body_head.group(2),
+                   "schema": to_schema(_build_tree(_column_rows(table, shared))),
+                   "example": _first_example(req.group(1))}
+    responses: dict[str, Any] = {}
+    resp = re.search(r"### Response\n(.*?)(?=\n---|\Z)", section, re.S)
+    for heading, chunk in re.findall(r"^#### ([^\n]+)\n(.*?)(?=^#### |\Z)", resp.group(1) if resp else "", re.S | re.M):
+        status_line = re.match(r"(\d{3}) ([^—]+?)(?: — \w+)?\s*$", heading)
+        if status_line:
+            tables = _tables(chunk)
+            same = SAME_TABLE_RE.search(chunk)
+            schema: Any = to_schema(_build_tree(_column_rows(tables[0], shared))) if tables else None
+            if schema is None and same:
+                schema = {"same_as": [same.group(1), same.group(2) or status_line.group(1)]}
+            responses[status_line.group(1)] = {"description": status_line.group(2).strip(), "schema": schema,
+                                               "example": _first_example(chunk)}
+        elif heading.strip() == "Errors":
+            live = {status: json.loads(body) for status, body in LIVE_ERROR_RE.findall(chunk)}
+            for cells in _tables(chunk)[0][1:]:
+                status = cells[0]
+                responses[status] = {"description": cells[1], "schema": copy.deepcopy(ERROR_MODEL),
+                                     "example": live.get(status, {"errors": [cells[1]]})}
+    return {
+        "title": title,
+        "method": head.group(1),
+        "path": head.group(2),
+        "preview": head.group(4) != "stable",
+        "scope": head.group(5),
+        "summary": " ".join(overview.group(1).split()) if overview else "",
+        "path_params": path_params,
+        "query_params": [],
+        "request": request,
+        "responses": responses,
+        "operation_id_documented": head.group(3),
+    }
+
+
+def parse_column_reference(text: str) -> dict[str, dict[str, Any]]:
+    """Every operation section of a second-format reference, keyed by title, "Same table as" resolved."""
+    parts = re.split(r"^## (.+?)\{% #[^%]*%\}\s*$", text, flags=re.M)
+    shared = {name: _tables(table)[0] for name, table in SHARED_SCHEMA_RE.findall(parts[0])}
+    by_title = {title.strip(): parse_column_operation(title.strip(), body, shared)
+                for title, body in zip(parts[1::2], parts[2::2], strict=True)}
+    by_id = {op["operation_id_documented"]: op for op in by_title.values()}
+    for op in by_title.values():
+        for response in op["responses"].values():
+            schema = response["schema"]
+            if isinstance(schema, dict) and "same_as" in schema:
+                other, other_status = schema["same_as"]
+                response["schema"] = copy.deepcopy(by_id[other]["responses"][other_status]["schema"])
+    for op in by_title.values():
+        del op["operation_id_documented"]
+    return by_title
+
+
+def parse_any_reference(text: str) -> dict[str, dict[str, Any]]:
+    """Either format, told apart by the second format's operation lines."""
+    return parse_column_reference(text) if OP_LINE_RE.search(text) else parse_reference(text)
+
+
+def build_digest(references: list[Path], operations_tsv: Path, drift_file: Path | None = None) -> dict[str, Any]:
+    """The digest of every operation that *operations_tsv* lists, from *references*, with the drift applied."""
+    by_title: dict[str, dict[str, Any]] = {}
+    sources = []
+    for reference in references:
+        text = reference.read_text(encoding="utf-8")
+        parsed = parse_any_reference(text)
+        clash = set(parsed) & set(by_title)
+        if clash:
+            raise ValueError(f"{reference.name}: operations already in another reference: {sorted(clash)}")
+        by_title.update(parsed)
+        sources.append({"file": reference.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                        "operations": len(parsed)})
     with operations_tsv.open(encoding="utf-8") as fh:
         listed = list(csv.DictReader(fh, delimiter="\t"))
     operations: dict[str, Any] = {}
@@ -355,31 +530,41 @@ def build_digest(reference: Path, operations_tsv: Path) -> dict[str, Any]:
         for what, (ours, theirs) in checks.items():
             if ours != theirs:
                 raise ValueError(f"{row['operation_id']}: {what} is {ours!r} in the reference, {theirs!r} in the list")
-        op = {"operation_id": row["operation_id"], **op}
+        operations[row["operation_id"]] = {"operation_id": row["operation_id"], **op}
+    unlisted = sorted(set(by_title) - {r["title"] for r in listed})
+    if unlisted:
+        raise ValueError(f"reference sections not in the operation list: {unlisted}")
+    digest: dict[str, Any] = {
+        "generated_by": "python tools/reference.py REFERENCE... --operations OPERATIONS_TSV --drift API_DRIFT "
+                        "-o tests/reference_digest.json",
+        "source": sources,
+    }
+    if drift_file is not None:
+        from tools.drift import apply_drift, parse_drift
+
+        text = drift_file.read_text(encoding="utf-8")
+        changes = apply_drift(operations, parse_drift(text))
+        digest["drift"] = {"file": drift_file.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                           "changes": changes}
+    for op in operations.values():
         op["fields"] = {
             "request": flat_fields(op["request"]["schema"]) if op["request"] and op["request"]["schema"] else [],
             "responses": {
                 status: flat_fields(r["schema"]) for status, r in op["responses"].items() if r["schema"]
             },
         }
-        operations[row["operation_id"]] = op
-    unlisted = sorted(set(by_title) - {r["title"] for r in listed})
-    if unlisted:
-        raise ValueError(f"reference sections not in the operation list: {unlisted}")
-    return {
-        "generated_by": "python tools/reference.py REFERENCE --operations OPERATIONS_TSV -o tests/reference_digest.json",
-        "source": {"file": reference.name, "sha256": hashlib.sha256(text.encode()).hexdigest()},
-        "operations": operations,
-    }
+    digest["operations"] = operations
+    return digest
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("reference", type=Path, help="the whole API reference (markdown)")
-    parser.add_argument("--operations", type=Path, required=True, help="operations.tsv listing the 66 operations")
+    parser.add_argument("reference", type=Path, nargs="+", help="API reference files (markdown, either format)")
+    parser.add_argument("--operations", type=Path, required=True, help="operations.tsv listing every operation")
+    parser.add_argument("--drift", type=Path, help="api-drift.md: where the live API has moved past the references")
     parser.add_argument("-o", "--output", type=Path, default=Path("tests/reference_digest.json"))
     args = parser.parse_args(argv)
-    digest = build_digest(args.reference, args.operations)
+    digest = build_digest(args.reference, args.operations, args.drift)
     args.output.write_text(json.dumps(digest, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print(f"wrote {args.output}: {len(digest['operations'])} operations", file=sys.stderr)
     return 0

@@ -1,6 +1,10 @@
 """Every Datadog Case Management API operation as a self-describing action.
 
-    from datadog_case_actions import run, Connection
+    from datadog_case_actions import CaseManagement, Connection
+    with CaseManagement(Connection.from_env()) as dd:      # typed: one method per action
+        case = dd.create_case(title="DB down", type_id="...", project_id="...")
+
+    from datadog_case_actions import run                   # any action id, plain dict inputs
     case = run("create_case", {"title": "DB down", "type_id": "...", "project_id": "..."})
 
 Names are imported lazily: ``import datadog_case_actions`` and listing the
@@ -40,6 +44,10 @@ _EXPORTS = {
     "Action": "declare",
     "Effect": "declare",
     "input_model": "typed",
+    "CaseManagement": "client",
+    "AsyncCaseManagement": "client",
+    "NOT_GIVEN": "client",
+    "NotGiven": "client",
     "list_actions": "registry",
     "describe": "registry",
     "load": "registry",
@@ -49,30 +57,49 @@ _EXPORTS = {
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `X as X`: an explicit re-export, which mypy --strict needs
     from typing import Any
 
-    from .declare import Action, Effect
-    from .registry import UnknownActionError, describe, list_actions, load, resolve
-    from .typed import input_model
-    from .runtime.connection import Connection, RetryPolicy, Secret
-    from .runtime.errors import (
-        ActionError,
-        ApiError,
-        AuthenticationError,
-        ConfigurationError,
-        ConflictError,
-        InputError,
-        NotFoundError,
-        RateLimitedError,
-        ServerError,
-        TimeoutError,
-        TransportError,
-        UnexpectedResponseError,
+    from .client import (
+        NOT_GIVEN as NOT_GIVEN,
+        AsyncCaseManagement as AsyncCaseManagement,
+        CaseManagement as CaseManagement,
+        NotGiven as NotGiven,
     )
-    from .runtime.request import PreparedRequest
-    from .runtime.runner import Runner, aiterate, arun, iterate, prepare, run
-    from .runtime.transport import Transport
+    from .declare import Action as Action, Effect as Effect
+    from .registry import (
+        UnknownActionError as UnknownActionError,
+        describe as describe,
+        list_actions as list_actions,
+        load as load,
+        resolve as resolve,
+    )
+    from .typed import input_model as input_model
+    from .runtime.connection import Connection as Connection, RetryPolicy as RetryPolicy, Secret as Secret
+    from .runtime.errors import (
+        ActionError as ActionError,
+        ApiError as ApiError,
+        AuthenticationError as AuthenticationError,
+        ConfigurationError as ConfigurationError,
+        ConflictError as ConflictError,
+        InputError as InputError,
+        NotFoundError as NotFoundError,
+        RateLimitedError as RateLimitedError,
+        ServerError as ServerError,
+        TimeoutError as TimeoutError,
+        TransportError as TransportError,
+        UnexpectedResponseError as UnexpectedResponseError,
+    )
+    from .runtime.request import PreparedRequest as PreparedRequest
+    from .runtime.runner import (
+        Runner as Runner,
+        aiterate as aiterate,
+        arun as arun,
+        iterate as iterate,
+        prepare as prepare,
+        run as run,
+    )
+    from .runtime.transport import Transport as Transport
 
 
 def __getattr__(name: str) -> Any:

@@ -35,6 +35,8 @@ ENCODING_RULES = (
     "body: when body_template is not null, send JSON (Content-Type: application/json): start from a copy of "
     "body_template, set each given input at its JSON pointer (creating objects on the way), "
     "then set the pointers of its 'with' constants; inputs not given are left out",
+    "rename: before placing an input that has 'rename', replace an old spelling by the current one "
+    "('values': old -> current) at each 'at' path inside the value (object keys; '[]' for every item of a list)",
     "headers: DD-API-KEY and DD-APPLICATION-KEY; base URL: one of 'sites'",
 )
 _AUTH_HEADERS = {"api_key": "DD-API-KEY", "application_key": "DD-APPLICATION-KEY"}
@@ -68,6 +70,8 @@ def request_mapping(manifest: Mapping[str, Any]) -> dict[str, Any]:
         inputs[name] = {"in": "body", "pointer": spec["pointer"]}
         if spec.get("with"):
             inputs[name]["with"] = dict(spec["with"])
+    for name, entries in binding.get("normalize", {}).items():
+        inputs[name]["rename"] = [{"at": list(entry["steps"]), "values": dict(entry["aliases"])} for entry in entries]
     template = binding.get("body_template")
     if template is None and binding.get("body"):
         template = {}  # body fields without a template still travel in a JSON object (runtime/request.py)

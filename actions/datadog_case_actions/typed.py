@@ -6,9 +6,12 @@
     run("create_case", inputs)                              # a model is accepted wherever inputs are
     inputs.to_inputs()                                      # the flat JSON inputs, unset fields left out
 
-What pydantic is for here: editors, type checkers and frameworks that build
-forms and signatures from pydantic (Prefect's parameter schemas and typed
-tasks, FastAPI bodies, notebooks) get one class per action with typed fields: ``string`` /
+For type checkers and editors the typed surface is the generated facade
+(``CaseManagement`` in ``client.py``, ``TypedDict``s in ``types.py``): classes
+built at run time, as here, are invisible to them.  What pydantic is for here:
+frameworks that build forms and signatures from pydantic at run time (Prefect's
+parameter schemas and typed tasks, FastAPI bodies, notebooks) get one class per
+action with typed fields: ``string`` /
 ``integer`` / ``number`` / ``boolean``, ``enum`` as ``Literal``, nullable
 types as ``X | None``, arrays as ``list[...]``, objects with properties as
 nested models (objects without as ``dict[str, ...]``), ``anyOf`` as a union;
@@ -23,7 +26,7 @@ record: every action validates its inputs against the manifest whatever door
 they came through; the models are a typed front for them, and agree with the
 schema on the examples of every manifest (``tests/test_typed.py``).
 
-Models are built on first use (building all 66 costs ~0.2 s) and cached per
+Models are built on first use (building all of them costs ~0.2 s) and cached per
 action.  They are importable by name (``from datadog_case_actions.typed
 import CreateCaseInputs``), nested ones too, so their instances pickle.
 """

@@ -45,6 +45,11 @@ SAMPLES: dict[str, Any] = {
     "pointer": "/data/attributes/title",
     "parameter": "page[size]",
     "applied": True,
+    "title": "Invalid Parameter",
+    "code": "invalid_parameter",
+    "meta": {"key": "region"},
+    "show_status": True,
+    "show_detail": False,
 }
 # The same with every flag the other way: a rebuilt error may come out right for one value only.
 FLIPPED = {name: (not value if isinstance(value, bool) else value) for name, value in SAMPLES.items()}

@@ -15,7 +15,7 @@ Grammar (``case`` is the configurable prefix; quotes group words):
     case assign CASE USER_ID   /  case unassign CASE
     case title CASE "TEXT"  /  case archive CASE  /  case unarchive CASE
     case search [FILTER...]                search_cases, first 10
-    case run ACTION [key=value...]         any of the 66 actions by id
+    case run ACTION [key=value...]         any of the 75 actions by id
     ... --yes                              confirm a destructive action
 
 Arguments are coerced by the action's input schema (``coerce.py``) and

@@ -1,4 +1,4 @@
-"""An MCP server offering every action as a tool (66, where Datadog's own MCP server offers 9 case tools).
+"""An MCP server offering every action as a tool (75, where Datadog's own MCP server offers 9 case tools).
 
     python -m datadog_case_actions.adapters.mcp            # stdio; credentials from DD_* variables
     python -m datadog_case_actions.adapters.mcp --sandbox  # on the embedded sandbox

@@ -17,4 +17,6 @@ AREAS = (
     "views",
     "links",
     "integrations",
+    "case_types",
+    "custom_attributes",
 )

@@ -66,7 +66,13 @@ bulk_update_cases = Action(
     names={"type": "action"},
     examples=({"case_ids": ["CASEM-1", "CASEM-2"], "action": "priority", "payload": {"priority": "P1"}},),
 )
-list_case_timeline = Action("ListCaseTimeline", schema={"page_size": {"minimum": 1, "maximum": 100}, "page_number": {"minimum": 0}})
+list_case_timeline = Action(
+    "ListCaseTimeline",
+    schema={"page_size": {"minimum": 1, "maximum": 100}, "page_number": {"minimum": 0}},
+    pagination={"page": "page_number", "size": "page_size", "items": "data", "first_page": 0, "max_size": 100},
+    notes=("Pages are numbered from 0 (the reference: \"Zero-based page number\"), unlike search_cases; "
+           "`iterate` and `--all-pages` walk them all.",),
+)
 list_case_watchers = Action("ListCaseWatchers")
 watch_case = Action("WatchCase", idempotent=True)
 unwatch_case = Action("UnwatchCase", effect=Effect.WRITE)

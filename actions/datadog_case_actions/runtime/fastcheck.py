@@ -24,7 +24,7 @@ Check = Callable[[Any], bool]
 
 #: Keywords with no effect on validity.
 _ANNOTATIONS = {"$schema", "title", "description", "examples", "default", "x-pattern-message", "deprecated",
-                "readOnly", "writeOnly", "$comment"}
+                "readOnly", "writeOnly", "$comment", "x-aliases", "x-live-values"}
 SUPPORTED = _ANNOTATIONS | {"type", "enum", "const", "properties", "required", "additionalProperties", "items",
                             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum",
                             "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "dependentRequired"}

@@ -13,6 +13,9 @@ finite (JSON has no NaN or Infinity), and every path parameter one real path
 segment (``path_parameter_schema``, which the generator writes into every
 manifest and ``build`` enforces again).  Integral values of integer fields go
 out as integers (``5.0`` -> ``5``).
+Where the API renamed an enum value (``execute_workflow`` -> ``EXECUTE_WORKFLOW``), the
+binding's ``normalize`` member lists the old spellings, which are accepted and
+replaced by the current ones before sending.
 """
 
 from __future__ import annotations
@@ -296,7 +299,11 @@ def _integer_fixer(schema: Any) -> Callable[[Any], Any] | None:
     return run_all
 
 
-# The manifest's request binding, compiled once per action: pointers split, constants paired.
+# The manifest's request binding, compiled once per action: pointers split, constants paired,
+# old enum spellings by input name.
+_Normalize = dict[str, tuple[tuple[tuple[str, ...], Mapping[str, str]], ...]]
+
+
 class _Plan(NamedTuple):
     action_id: str
     method: str
@@ -307,6 +314,7 @@ class _Plan(NamedTuple):
     template: Any
     fields: tuple[tuple[str, tuple[str, ...], tuple[tuple[tuple[str, ...], Any], ...]], ...]
     integers: tuple[tuple[str, Callable[[Any], Any]], ...]
+    normalize: _Normalize
 
 
 _plans: dict[str, _Plan] = {}
@@ -323,16 +331,30 @@ def _plan(manifest: Mapping[str, Any]) -> _Plan:
         )
         integers = tuple((name, fix) for name, sub in manifest["input_schema"].get("properties", {}).items()
                          if (fix := _integer_fixer(sub)) is not None)
+        normalize = {name: tuple((tuple(e["steps"]), e["aliases"]) for e in entries)
+                     for name, entries in binding.get("normalize", {}).items()}
         plan = _Plan(key, manifest["method"], manifest["path"], bool(manifest["idempotent"]),
                      tuple(binding.get("path", ())), tuple(binding.get("query", {}).items()),
-                     binding.get("body_template"), fields, integers)
+                     binding.get("body_template"), fields, integers, normalize)
         _plans[key] = plan
     return plan
 
 
+def _current_spelling(value: Any, steps: tuple[str, ...], aliases: Mapping[str, str]) -> Any:
+    """*value* (already a copy) with the old spelling at *steps* (names, ``[]`` for items) replaced."""
+    if not steps:
+        return aliases.get(value, value) if isinstance(value, str) else value
+    step, rest = steps[0], steps[1:]
+    if step == "[]" and isinstance(value, list):
+        return [_current_spelling(item, rest, aliases) for item in value]
+    if isinstance(value, dict) and step in value:
+        value[step] = _current_spelling(value[step], rest, aliases)
+    return value
+
+
 def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedRequest:
     """The request for already-validated *inputs* (see ``prepare``)."""
-    action_id, method, path, idempotent, path_names, query, template, fields, integers = _plan(manifest)
+    action_id, method, path, idempotent, path_names, query, template, fields, integers, normalize = _plan(manifest)
     if integers and any(name in inputs for name, _ in integers):
         inputs = {**inputs, **{name: fix(inputs[name]) for name, fix in integers if name in inputs}}
     refused = []
@@ -355,7 +377,10 @@ def build(manifest: Mapping[str, Any], inputs: Mapping[str, Any]) -> PreparedReq
         for name, keys, constants in fields:
             if name in inputs:
                 value = inputs[name]
-                _place(body, keys, _copy(value) if isinstance(value, (dict, list)) else value)
+                value = _copy(value) if isinstance(value, (dict, list)) else value
+                for steps, aliases in normalize.get(name, ()):
+                    value = _current_spelling(value, steps, aliases)
+                _place(body, keys, value)
                 for constant_keys, constant in constants:
                     _place(body, constant_keys, constant)
     return PreparedRequest(action_id=action_id, method=method, path=path, params=params, body=body,

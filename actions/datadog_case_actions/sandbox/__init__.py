@@ -1,4 +1,4 @@
-"""A local, stateful emulator of the Datadog Case Management API (all 66 operations).
+"""A local, stateful emulator of the Datadog Case Management API (all 75 operations), answering as live.
 
     from datadog_case_actions.sandbox import Sandbox, SandboxTransport
     sb = Sandbox(":memory:")                      # or Sandbox() for the per-user file, Sandbox("x.sqlite3")

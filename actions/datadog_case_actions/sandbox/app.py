@@ -13,10 +13,11 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from . import cases as _cases  # noqa: F401  (registers the handlers)
+from . import casetypes as _casetypes  # noqa: F401
 from . import config as _config  # noqa: F401
 from . import integrations as _integrations  # noqa: F401
 from .context import HANDLERS, SANDBOX_NAMESPACE, Ctx
-from .errors import ApiFailure, error_document, plain_error
+from .errors import CASES_PREFIX, ApiFailure, error_document, plain_error
 from .faults import DROP, ConnectionDropped, Faults, FaultState
 from .routes import decode_inputs, match
 from .store import Store, default_db_path
@@ -29,31 +30,46 @@ log = logging.getLogger("datadog_case_actions.sandbox")
 Response = tuple[int, dict[str, str], bytes]
 
 _JSON = "application/json"
+#: what the live Case Management service labels every JSON answer with (live-api-notes.md section 0)
+_JSONAPI = "application/vnd.api+json"
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
-def _iso(moment: _dt.datetime) -> str:
-    moment = moment.astimezone(_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+def _nanoseconds(moment: _dt.datetime) -> int:
+    """*moment* as integer nanoseconds since the epoch (exact: no float rounding)."""
+    delta = moment.astimezone(_dt.timezone.utc) - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def stamp(ns: int, digits: int) -> str:
+    """RFC 3339 in UTC with *digits* fractional digits, rounded, trailing zeros trimmed (like Go's RFC3339Nano)."""
+    unit = 10 ** (9 - digits)
+    ns = (ns + unit // 2) // unit * unit
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    text = (_EPOCH + _dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    digits_text = f"{fraction:09d}"[:digits].rstrip("0")
+    return f"{text}.{digits_text}Z" if digits_text else f"{text}Z"
 
 
 class Sandbox:
-    """A local, stateful emulator of the 66 Case Management operations, persisted in SQLite.
+    """A local, stateful emulator of the 75 Case Management operations, persisted in SQLite.
 
     ``Sandbox()`` uses the per-user database file (see ``default_db_path``);
     ``Sandbox(":memory:")`` keeps everything in memory; any other path is a file
-    that later processes can open again.  ``handle`` is the single, thread-safe
+    that later processes can open again.  *clock* (tests) returns an aware
+    ``datetime`` or integer nanoseconds since the epoch.  ``handle`` is the single, thread-safe
     entry point; ``SandboxTransport``/``AsyncSandboxTransport`` and the HTTP server
     are thin adapters around it.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, faults: Faults | None = None,
-                 clock: Callable[[], _dt.datetime] | None = None) -> None:
+                 clock: Callable[[], _dt.datetime | int] | None = None) -> None:
         self.path = str(default_db_path() if path is None else path)
         self._lock = threading.RLock()
         self._store = Store(self.path)
         self._clock = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
         self._real_clock = clock is None
-        self._last_now = ""
+        self._last_ns = 0
         self._fault_state = FaultState(faults or Faults())
         self.closed = False
 
@@ -143,14 +159,17 @@ class Sandbox:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _now(self) -> str:
-        now = _iso(self._clock())
-        if now <= self._last_now and self._real_clock:
-            # keep timestamps strictly increasing within the process, for stable ordering
-            base = _dt.datetime.fromisoformat(self._last_now.replace("Z", "+00:00"))
-            now = _iso(base + _dt.timedelta(milliseconds=1))
-        self._last_now = max(now, self._last_now)
-        return now
+    def _now(self) -> int:
+        """This request's instant in nanoseconds."""
+        if self._real_clock:
+            ns = time.time_ns()
+            # keep timestamps strictly increasing within the process (to the microsecond), for stable ordering
+            ns = max(ns, self._last_ns + 1000)
+        else:
+            moment = self._clock()
+            ns = moment if isinstance(moment, int) else _nanoseconds(moment)
+        self._last_ns = max(ns, self._last_ns)
+        return ns
 
     def _user(self, headers: Mapping[str, str]) -> tuple[int, str | None]:
         """``(0, user id)`` when authenticated, else ``(401|403, None)``."""
@@ -168,11 +187,11 @@ class Sandbox:
         return 403, None
 
     @staticmethod
-    def _answer(status: int, body: Any, extra: Mapping[str, str] | None = None) -> Response:
+    def _answer(status: int, body: Any, extra: Mapping[str, str] | None = None, *, jsonapi: bool = False) -> Response:
         headers = dict(extra or {})
         if body is None:
             return status, headers, b""
-        headers["Content-Type"] = _JSON
+        headers["Content-Type"] = _JSONAPI if jsonapi else _JSON
         return status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8")
 
     def _handle(self, method: str, raw_path: str, params: dict[str, str], headers: dict[str, str],
@@ -209,17 +228,19 @@ class Sandbox:
     def _dispatch(self, route: Any, path_params: dict[str, str], params: dict[str, str], body: bytes, user: str,
                   rate_headers: dict[str, str]) -> Response:
         operation = route.operation_id
+        jsonapi = route.template.startswith(CASES_PREFIX)
         try:
             inputs = decode_inputs(route, path_params, params, body)
             fn = HANDLERS[operation]
             with self._store.transaction():
-                ctx = Ctx(store=self._store, operation=operation, inputs=inputs, user=user, now=self._now(),
-                          query=params)
+                ns = self._now()
+                ctx = Ctx(store=self._store, operation=operation, inputs=inputs, user=user, now=stamp(ns, 6),
+                          query=params, now_precise=stamp(ns, 9))
                 status, document = fn(ctx)
         except ApiFailure as failure:
-            return self._answer(failure.status, error_document(failure, operation),
-                                {**rate_headers, **failure.headers})
+            return self._answer(failure.status, error_document(failure, operation, route.template),
+                                {**rate_headers, **failure.headers}, jsonapi=jsonapi)
         except Exception:  # a sandbox bug: answer like a server would, keep serving
             log.exception("sandbox handler for %s failed", operation)
             return self._answer(500, plain_error(500, "Internal Server Error"), rate_headers)
-        return self._answer(status, document, rate_headers)
+        return self._answer(status, document, rate_headers, jsonapi=jsonapi)

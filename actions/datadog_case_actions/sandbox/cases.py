@@ -1,62 +1,78 @@
-"""Handlers of the case endpoints (29 operations)."""
+"""Handlers of the case endpoints (29 operations), answering with the fields and shapes of the live API."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from .context import SANDBOX_NAMESPACE, STATUSES, Ctx, Result, handler, render_case, render_cell
-from .errors import ApiFailure
+from .casetypes import (
+    REMOVE_TITLE,
+    UPDATE_TITLE,
+    case_type,
+    check_custom_value,
+    custom_config,
+    find_type,
+    legacy_type,
+    statuses_of,
+)
+from .context import (
+    SANDBOX_NAMESPACE,
+    STATUSES,
+    Ctx,
+    Result,
+    author_of,
+    case_document,
+    handler,
+    included_users,
+    render_case,
+    render_cell,
+)
+from .errors import ApiFailure, bad_request, generic_error, not_found
 from .search import aggregate_groups, count_groups, matches, parse_filter, sort_cases
 
 ATTR = "/data/attributes"
 SEARCH_DEFAULT_PAGE_SIZE = 10
 TIMELINE_DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+PUBLIC_ID_BASE = 10000
 
 
 def _case_doc(ctx: Ctx) -> dict[str, Any]:
     return ctx.case(ctx.inputs["case_id"])
 
 
-def _one(case: dict[str, Any], status: int = 200) -> Result:
-    return status, {"data": render_case(case)}
+def _one(ctx: Ctx, case: dict[str, Any], status: int = 200) -> Result:
+    return status, case_document(ctx.store, case)
 
 
-def _status_from(ctx: Ctx, status: str | None, status_name: str | None, *, where: str = ATTR) -> str | None:
-    """The deprecated status code meant by *status* / *status_name* (they must agree)."""
+def _status_from(statuses: dict[str, tuple[str, str]], status: str | None, status_name: str | None, *,
+                 where: str = ATTR) -> str | None:
+    """The status code meant by *status* / *status_name* among the case type's *statuses* (they must agree)."""
     by_name = None
     if status_name is not None:
         wanted = status_name.strip().lower()
-        by_name = next((code for code, (name, _) in STATUSES.items() if name.lower() == wanted), None)
+        by_name = next((code for code, (name, _) in statuses.items() if name.lower() == wanted), None)
         if by_name is None:
-            allowed = ", ".join(name for name, _ in STATUSES.values())
-            raise ApiFailure(400, f"{where}/status_name: {status_name!r} is not a status of this case type "
-                                  f"({allowed})", pointer=f"{where}/status_name")
-    if status is not None and status not in STATUSES:
-        raise ApiFailure(400, f"{where}/status: {status!r} is not one of: OPEN, IN_PROGRESS, CLOSED",
-                         pointer=f"{where}/status")
+            allowed = ", ".join(name for name, _ in statuses.values())
+            raise generic_error(f"invalid status name {status_name}. Must be one of {allowed}",
+                                pointer=f"{where}/status_name")
+    if status is not None and status not in statuses:
+        raise generic_error(f"invalid status {status}. Must be one of {', '.join(statuses)}",
+                            pointer=f"{where}/status")
     if status is not None and by_name is not None and status != by_name:
-        raise ApiFailure(400, f"{where}: status {status!r} and status_name {status_name!r} disagree",
-                         pointer=f"{where}/status_name")
+        raise bad_request(f"{where}: status {status!r} and status_name {status_name!r} disagree",
+                          pointer=f"{where}/status_name")
     return by_name or status
 
 
-def _set_status(ctx: Ctx, case: dict[str, Any], status: str) -> None:
-    name, group = STATUSES[status]
-    previous = case.get("status")
+def _set_status(ctx: Ctx, case: dict[str, Any], status: str, statuses: dict[str, tuple[str, str]]) -> None:
+    name, group = statuses.get(status) or STATUSES[status]
+    was_closed = case.get("status_group") == "SG_CLOSED"
     case["status"], case["status_name"], case["status_group"] = status, name, group
-    if status == "CLOSED" and previous != "CLOSED":
-        case["closed_at"] = ctx.now
-    elif status != "CLOSED":
+    if group == "SG_CLOSED" and not was_closed:
+        case["closed_at"] = ctx.now_precise
+    elif group != "SG_CLOSED":
         case.pop("closed_at", None)
-
-
-def _check_custom(value: dict[str, Any], at: str) -> None:
-    is_list = isinstance(value.get("value"), list)
-    if bool(value.get("is_multi")) != is_list:
-        raise ApiFailure(400, f"{at}/value: must be an array when is_multi is true and a single value otherwise",
-                         pointer=f"{at}/value")
 
 
 def _page_args(ctx: Ctx, size_name: str, number_name: str, default_size: int, first: int) -> tuple[int, int]:
@@ -64,47 +80,68 @@ def _page_args(ctx: Ctx, size_name: str, number_name: str, default_size: int, fi
     number = ctx.inputs.get(number_name, first)
     api_size = "page[size]"
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ApiFailure(400, f"{api_size}: must be between 1 and {MAX_PAGE_SIZE}, got {size}", parameter=api_size)
+        raise bad_request(f"{api_size}: must be between 1 and {MAX_PAGE_SIZE}, got {size}", parameter=api_size)
     if number < first:
-        raise ApiFailure(400, f"page[number]: must be >= {first}, got {number}", parameter="page[number]")
+        raise bad_request(f"page[number]: must be >= {first}, got {number}", parameter="page[number]")
     return size, number
+
+
+def _configured(ctx: Ctx, case_type_id: str, key: str, title: str) -> dict[str, Any]:
+    """The config of custom attribute *key* on the case's type; 404 with ``meta.key`` otherwise (as live)."""
+    config = custom_config(ctx, case_type_id, key)
+    if config is None:
+        raise not_found(title, meta={"key": key})
+    return config
 
 
 # -- create, read, search --------------------------------------------------------------------------
 
 @handler("CreateCase")
 def create_case(ctx: Ctx) -> Result:
-    project = ctx.project(ctx.inputs["project_id"], pointer="/data/relationships/project/data/id")
+    project = ctx.project(ctx.body_uuid("project_id", "/data/relationships/project/data/id"))
+    assignee = ctx.body_uuid("assignee_id", "/data/relationships/assignee/data/id") \
+        if ctx.inputs.get("assignee_id") is not None else None
+    type_id = ctx.body_uuid("type_id", f"{ATTR}/type_id")
+    found_type = case_type(ctx, type_id)
     title = ctx.text("title", pointer=f"{ATTR}/title")
-    status = _status_from(ctx, None, ctx.inputs.get("status_name")) or "OPEN"
+    statuses = statuses_of(found_type)
+    status = _status_from(statuses, None, ctx.inputs.get("status_name")) or next(iter(statuses))
     custom = ctx.inputs.get("custom_attributes") or {}
     for name, value in custom.items():
-        _check_custom(value, f"{ATTR}/custom_attributes/{name}")
+        config = _configured(ctx, type_id, name, UPDATE_TITLE)
+        check_custom_value(config, value, f"{ATTR}/custom_attributes/{name}")
     number = ctx.store.next_value(f"case_number:{project['id']}")
     case: dict[str, Any] = {
         "id": ctx.new_id(),
         "key": f"{project['key']}-{number}",
         "number": number,
+        # one counter across projects, numeric string (live); offset so it never reads like the key's number
+        "public_id": str(PUBLIC_ID_BASE + ctx.store.next_value("public_id")),
         "project_id": project["id"],
         "title": title,
         "description": ctx.inputs.get("description") or "",
         "priority": ctx.inputs.get("priority", "NOT_DEFINED"),
-        "type": "STANDARD",
-        "type_id": ctx.inputs["type_id"],
+        "type": legacy_type(found_type),
+        "type_id": type_id,
         "attributes": {},
         "custom_attributes": custom,
+        "insights": [],
+        "comment_count": 0,
+        "creation_source": "MANUAL",
+        "merge_status": "NOT_MERGED",
         "created_at": ctx.now,
         "created_by": ctx.user,
-        "assignee_id": ctx.inputs.get("assignee_id") or None,
+        "assignee_id": assignee,
     }
-    _set_status(ctx, case, status)
-    ctx.save_case(case)
-    return _one(case, 201)
+    _set_status(ctx, case, status, statuses)
+    ctx.remember_user()
+    ctx.save_case(case, touch=False)  # a fresh case has no modified_at / modified_by (live)
+    return _one(ctx, case, 201)
 
 
 @handler("GetCase")
 def get_case(ctx: Ctx) -> Result:
-    return _one(_case_doc(ctx))
+    return _one(ctx, _case_doc(ctx))
 
 
 def _filtered(ctx: Ctx, text: str | None, parameter: str) -> list[dict[str, Any]]:
@@ -132,8 +169,11 @@ def search_cases(ctx: Ctx) -> Result:
                       ctx.inputs.get("sort_asc", False))
     page = found[(number - 1) * size: number * size]
     pages = (len(found) + size - 1) // size
-    return 200, {"data": [render_case(c) for c in page],
-                 "meta": {"page": {"current": number, "size": len(page), "total": pages}}}
+    # live: created_by_author on each result, total_cases in meta, the users of the whole page in included
+    authors = {uid: author_of(ctx.store, uid) for uid in {c["created_by"] for c in page}}  # one lookup per user
+    return 200, {"data": [render_case(c, author=authors[c["created_by"]]) for c in page],
+                 "meta": {"total_cases": len(found), "page": {"current": number, "size": len(page), "total": pages}},
+                 "included": included_users(ctx.store, page)}
 
 
 @handler("CountCases")
@@ -167,7 +207,7 @@ def update_title(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     case["title"] = ctx.text("title", pointer=f"{ATTR}/title")
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdateCaseDescription")
@@ -175,19 +215,20 @@ def update_description(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     case["description"] = ctx.inputs["description"]
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdateStatus")
 def update_status(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    status = _status_from(ctx, ctx.inputs.get("status"), ctx.inputs.get("status_name"))
+    statuses = statuses_of(find_type(ctx, case.get("type_id", "")))
+    status = _status_from(statuses, ctx.inputs.get("status"), ctx.inputs.get("status_name"))
     if status is None:
-        raise ApiFailure(400, f"{ATTR}/status_name: missing required attribute (give status_name or status)",
-                         pointer=f"{ATTR}/status_name")
-    _set_status(ctx, case, status)
+        raise bad_request(f"{ATTR}/status_name: missing required attribute (give status_name or status)",
+                          pointer=f"{ATTR}/status_name")
+    _set_status(ctx, case, status, statuses)
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdatePriority")
@@ -195,32 +236,33 @@ def update_priority(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     case["priority"] = ctx.inputs["priority"]
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("AssignCase")
 def assign_case(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    case["assignee_id"] = ctx.text("assignee_id", pointer=f"{ATTR}/assignee_id")
+    case["assignee_id"] = ctx.body_uuid("assignee_id", f"{ATTR}/assignee_id")
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UnassignCase")
 def unassign_case(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    case["assignee_id"] = None
-    ctx.save_case(case)
-    return _one(case)
+    if case.get("assignee_id"):  # unassigning an unassigned case changes nothing, not even modified_at (live)
+        case["assignee_id"] = None
+        ctx.save_case(case)
+    return _one(ctx, case)
 
 
 @handler("ArchiveCase")
 def archive_case(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     if not case.get("archived_at"):
-        case["archived_at"] = ctx.now
+        case["archived_at"] = ctx.now_precise  # the status is kept (live)
         ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UnarchiveCase")
@@ -228,7 +270,7 @@ def unarchive_case(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     if case.pop("archived_at", None):
         ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdateAttributes")
@@ -236,25 +278,29 @@ def update_attributes(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     case["attributes"] = ctx.inputs["attributes"]
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdateCaseCustomAttribute")
 def update_custom_attribute(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    value = {k: ctx.inputs[k] for k in ("is_multi", "type", "value")}
-    _check_custom(value, ATTR)
-    case.setdefault("custom_attributes", {})[ctx.inputs["custom_attribute_key"]] = value
-    ctx.save_case(case)
-    return _one(case)
+    key = ctx.inputs["custom_attribute_key"]
+    config = _configured(ctx, case["type_id"], key, UPDATE_TITLE)
+    value = {k: ctx.inputs[k] for k in ("type", "is_multi", "value")}
+    check_custom_value(config, value, ATTR)
+    case.setdefault("custom_attributes", {})[key] = value
+    ctx.save_case(case, by=False)  # live: modified_at changes, modified_by is not set
+    return _one(ctx, case)
 
 
 @handler("DeleteCaseCustomAttribute")
 def delete_custom_attribute(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    if case.setdefault("custom_attributes", {}).pop(ctx.inputs["custom_attribute_key"], None) is not None:
-        ctx.save_case(case)
-    return _one(case)
+    key = ctx.inputs["custom_attribute_key"]
+    _configured(ctx, case["type_id"], key, REMOVE_TITLE)
+    if case.setdefault("custom_attributes", {}).pop(key, None) is not None:
+        ctx.save_case(case, by=False)
+    return _one(ctx, case)  # 200 with the case; unchanged when the key was not set (live)
 
 
 @handler("UpdateCaseDueDate")
@@ -262,7 +308,7 @@ def update_due_date(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     case["due_date"] = ctx.inputs["due_date"]  # None clears it
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("UpdateCaseResolvedReason")
@@ -271,10 +317,15 @@ def update_resolved_reason(ctx: Ctx) -> Result:
     case["security_resolved_reason"] = ctx.text("security_resolved_reason",
                                                 pointer=f"{ATTR}/security_resolved_reason")
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 # -- comments and timeline -------------------------------------------------------------------------
+
+def _count_comments(ctx: Ctx, case: dict[str, Any], delta: int) -> None:
+    case["comment_count"] = max(0, int(case.get("comment_count", 0)) + delta)
+    ctx.save_case(case, touch=False)
+
 
 @handler("CommentCase")
 def comment_case(ctx: Ctx) -> Result:
@@ -285,18 +336,22 @@ def comment_case(ctx: Ctx) -> Result:
         "type": "COMMENT",
         "message": ctx.text("comment", pointer=f"{ATTR}/comment"),
         "author_id": ctx.user,
-        "created_at": ctx.now,
-        "modified_at": ctx.now,
+        "created_at": ctx.now_precise,
     }
+    ctx.remember_user()
     ctx.store.put("cells", cell, parent=case["id"])
-    ctx.save_case(case)
-    return 200, {"data": [render_cell(cell)]}
+    _count_comments(ctx, case, +1)
+    # live: 200 (not 201) and data is a list holding the new cell only
+    return 200, {"data": [render_cell(cell, ctx.store)]}
 
 
 def _cell(ctx: Ctx, case: dict[str, Any]) -> dict[str, Any]:
-    cell = ctx.store.get("cells", ctx.inputs["cell_id"])
-    if cell is None or cell["case_id"] != case["id"] or cell.get("deleted_at"):
-        raise ApiFailure(404, f"comment {ctx.inputs['cell_id']} not found on case {case['key']}")
+    cell_id = ctx.inputs["cell_id"]
+    cell = ctx.store.get("cells", cell_id)
+    if cell is None or cell["case_id"] != case["id"]:
+        raise not_found("failed to get timeline cell: timeline cell not found")
+    if cell.get("deleted_at"):
+        raise not_found("timeline cell not found")
     return cell
 
 
@@ -305,7 +360,7 @@ def update_comment(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     cell = _cell(ctx, case)
     cell["message"] = ctx.text("comment", pointer=f"{ATTR}/comment")
-    cell["modified_at"] = ctx.now
+    cell["modified_at"] = ctx.now_precise
     ctx.store.put("cells", cell, parent=case["id"])
     return 200, None
 
@@ -314,8 +369,9 @@ def update_comment(ctx: Ctx) -> Result:
 def delete_comment(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
     cell = _cell(ctx, case)
-    cell["deleted_at"] = ctx.now
+    cell["deleted_at"] = ctx.now_precise
     ctx.store.put("cells", cell, parent=case["id"])
+    _count_comments(ctx, case, -1)
     return 204, None
 
 
@@ -327,7 +383,7 @@ def list_timeline(ctx: Ctx) -> Result:
     if not ctx.inputs.get("sort_ascending", False):
         cells.reverse()
     page = cells[number * size: (number + 1) * size]
-    return 200, {"data": [render_cell(c) for c in page]}
+    return 200, {"data": [render_cell(c, ctx.store) for c in page]}
 
 
 # -- watchers ------------------------------------------------------------------------------------
@@ -375,7 +431,7 @@ def add_insights(ctx: Ctx) -> Result:
             insights.append(dict(insight))
             known.add((insight["type"], insight["resource_id"]))
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 @handler("RemoveCaseInsights")
@@ -384,7 +440,7 @@ def remove_insights(ctx: Ctx) -> Result:
     gone = {(i["type"], i["resource_id"]) for i in ctx.inputs["insights"]}
     case["insights"] = [i for i in case.get("insights", []) if (i["type"], i["resource_id"]) not in gone]
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 # -- project move and bulk -------------------------------------------------------------------------
@@ -399,10 +455,10 @@ def move_case(ctx: Ctx, case: dict[str, Any], project: dict[str, Any]) -> None:
 @handler("MoveCaseToProject")
 def move_to_project(ctx: Ctx) -> Result:
     case = _case_doc(ctx)
-    project = ctx.project(ctx.inputs["project_id"], pointer="/data/id")
+    project = ctx.project(ctx.inputs["project_id"])
     move_case(ctx, case, project)
     ctx.save_case(case)
-    return _one(case)
+    return _one(ctx, case)
 
 
 _BULK_PAYLOAD = {"priority": "priority", "assign": "assignee_id", "update_project": "project_id"}
@@ -427,7 +483,7 @@ def bulk_update(ctx: Ctx) -> Result:
                               "P4, P5", pointer=f"{where}/priority")
     status = None
     if action == "status":
-        status = _status_from(ctx, payload.get("status"), payload.get("status_name"), where=where)
+        status = _status_from(statuses_of(None), payload.get("status"), payload.get("status_name"), where=where)
         if status is None:
             raise ApiFailure(400, f"{where}/status: missing required attribute for the 'status' action",
                              pointer=f"{where}/status")
@@ -441,7 +497,7 @@ def bulk_update(ctx: Ctx) -> Result:
         if action == "priority":
             case["priority"] = payload["priority"]
         elif action == "status":
-            _set_status(ctx, case, status)  # type: ignore[arg-type]
+            _set_status(ctx, case, status, statuses_of(find_type(ctx, case.get("type_id", ""))))  # type: ignore[arg-type]
         elif action == "assign":
             case["assignee_id"] = payload["assignee_id"]
         elif action == "unassign":

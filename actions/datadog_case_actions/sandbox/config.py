@@ -17,7 +17,7 @@ from .context import (
     render_view,
     render_window,
 )
-from .errors import ApiFailure
+from .errors import ApiFailure, not_found
 
 ATTR = "/data/attributes"
 
@@ -29,7 +29,7 @@ _DEFAULT_SETTINGS: dict[str, Any] = {
     "integration_monitor": {"enabled": False, "auto_resolve_enabled": False},
     "integration_on_call": {"enabled": False, "auto_assign_on_call": False, "escalation_queries": []},
     "integration_service_now": {"enabled": False, "auto_creation": {"enabled": False}},
-    "notification": {
+    "notification": {  # the only block a new project shows (as live projects do)
         "destinations": [],
         "enabled": False,
         "notify_on_case_assignment": False,
@@ -57,6 +57,14 @@ def _copy(value: Any) -> Any:
     return _merge({}, value) if isinstance(value, dict) else value
 
 
+def _merge_settings(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Settings PATCH: a block not shown yet starts from its defaults, so setting ``enabled`` shows the whole block."""
+    out = dict(current)
+    for block, value in patch.items():
+        out[block] = _merge(current.get(block, _copy(_DEFAULT_SETTINGS.get(block, {}))), value)
+    return out
+
+
 # -- projects --------------------------------------------------------------------------------------
 
 @handler("CreateProject")
@@ -80,8 +88,7 @@ def create_project(ctx: Ctx) -> Result:
         "member_teams": [ctx.inputs["team_uuid"]] if ctx.inputs.get("team_uuid") else [],
         "member_users": [ctx.user],
         "restricted": False,
-        "settings": _copy(_DEFAULT_SETTINGS),
-        "columns_config": {"columns": []},
+        "settings": {"notification": _copy(_DEFAULT_SETTINGS["notification"])},
         "created_at": ctx.now,
         "created_by": ctx.user,
         "modified_at": ctx.now,
@@ -103,7 +110,7 @@ def get_project(ctx: Ctx) -> Result:
 
 @handler("UpdateProject")
 def update_project(ctx: Ctx) -> Result:
-    project = ctx.project(ctx.inputs["project_id"])
+    project = ctx.project(ctx.inputs["project_id"], title="failed to get project: project not found")
     if "name" in ctx.inputs:
         project["name"] = ctx.text("name", pointer=f"{ATTR}/name")
     for name in ("enabled_custom_case_types", "team_uuid"):
@@ -111,9 +118,10 @@ def update_project(ctx: Ctx) -> Result:
             project[name] = ctx.inputs[name]
     if ctx.inputs.get("team_uuid"):
         project["member_teams"] = [ctx.inputs["team_uuid"]]
-    for name in ("settings", "columns_config"):
-        if name in ctx.inputs:
-            project[name] = _merge(project.get(name, {}), ctx.inputs[name])
+    if "settings" in ctx.inputs:
+        project["settings"] = _merge_settings(project.get("settings", {}), ctx.inputs["settings"])
+    if "columns_config" in ctx.inputs:
+        project["columns_config"] = _merge(project.get("columns_config", {}), ctx.inputs["columns_config"])
     ctx.touch(project)
     ctx.store.put("projects", project)
     return 200, {"data": render_project(project)}
@@ -315,7 +323,7 @@ def _window(ctx: Ctx) -> dict[str, Any]:
     ident = ctx.inputs["maintenance_window_id"]
     window = ctx.store.get("maintenance_windows", ident)
     if window is None:
-        raise ApiFailure(404, f"maintenance window {ident} not found")
+        raise not_found("maintenance window not found")
     return window
 
 
@@ -340,7 +348,7 @@ def _view(ctx: Ctx) -> dict[str, Any]:
     ident = ctx.inputs["view_id"]
     view = ctx.store.get("views", ident)
     if view is None:
-        raise ApiFailure(404, f"view {ident} not found")
+        raise not_found("view not found")
     return view
 
 
@@ -352,7 +360,7 @@ def list_views(ctx: Ctx) -> Result:
 
 @handler("CreateCaseView")
 def create_view(ctx: Ctx) -> Result:
-    project = ctx.project(ctx.inputs["project_id"], pointer=f"{ATTR}/project_id")
+    project = ctx.project(ctx.inputs["project_id"])
     view = {
         "id": ctx.new_id(),
         "project_id": project["id"],
@@ -399,7 +407,7 @@ def _entity(ctx: Ctx, entity_type: str, entity_id: str, pointer: str | None) -> 
     if not entity_type:
         raise ApiFailure(400, f"{pointer}: must not be empty", pointer=pointer)
     if entity_type == "CASE":
-        return entity_type, ctx.case(entity_id, pointer=pointer)["id"]
+        return entity_type, ctx.case(entity_id)["id"]
     return entity_type, entity_id
 
 
@@ -444,5 +452,5 @@ def list_links(ctx: Ctx) -> Result:
 @handler("DeleteCaseLink")
 def delete_link(ctx: Ctx) -> Result:
     if not ctx.store.delete("links", ctx.inputs["link_id"]):
-        raise ApiFailure(404, f"link {ctx.inputs['link_id']} not found")
+        raise not_found("link not found")
     return 204, None

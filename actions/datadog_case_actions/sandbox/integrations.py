@@ -10,7 +10,7 @@ import re
 import uuid
 from typing import Any
 
-from .context import Ctx, Result, handler, render_case
+from .context import Ctx, Result, case_document, handler
 from .errors import ApiFailure
 
 ATTR = "/data/attributes"
@@ -125,4 +125,4 @@ def link_incident(ctx: Ctx) -> Result:
     if incident not in incidents:
         incidents.append(incident)
         ctx.save_case(case)
-    return 201, {"data": render_case(case)}
+    return 201, case_document(ctx.store, case)

@@ -21,9 +21,22 @@ from urllib.parse import unquote
 
 from ..manifest import load_index, load_manifest
 from ..runtime.fastcheck import FORMATS, TYPES
-from .errors import ApiFailure
+from .context import is_uuid
+from .errors import ApiFailure, bad_request, generic_error, invalid_parameter
 
-__all__ = ["Route", "routes", "match", "decode_inputs"]
+__all__ = ["Route", "routes", "match", "decode_inputs", "PATH_UUIDS"]
+
+#: path parameters that must be UUIDs, with the name the live service gives them in its 400 "Invalid Parameter"
+#: (CommentID and CustomAttributeId as recorded; CaseTypeID by analogy, the case-type 400 was never recorded)
+PATH_UUIDS = {"cell_id": "CommentID", "custom_attribute_id": "CustomAttributeId", "case_type_id": "CaseTypeID"}
+
+#: the statuses the live service names when it refuses one (``Update case status returns "Bad Request"``)
+LIVE_STATUSES = ("NOT_STARTED, IN_PROGRESS, CLOSED, ACKNOWLEDGED, TRIGGERED, PENDING_APPROVAL, COMPLETED, CANCELLED, "
+                 "DECLINED, SUNKNOWN, OPEN, RESOLVED, APPROVED, IMPLEMENTING")
+LIVE_PRIORITIES = "P1, P2, P3, P4, P5, NOT_DEFINED"
+#: operations whose ``type`` input is a custom attribute type: an unknown one is a bare 400 (live: FLOAT)
+_ATTRIBUTE_TYPE_OPERATIONS = frozenset({"UpdateCaseCustomAttribute", "CreateCustomAttributeConfig",
+                                        "UpdateCustomAttributeConfig"})
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,8 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
     for name in binding.get("path", ()):
         inputs[name] = path_params[name]
         where[name] = ("parameter", name)
+        if name in PATH_UUIDS and not is_uuid(path_params[name]):
+            raise invalid_parameter(PATH_UUIDS[name], parameter=name)
     for name, api_name in binding.get("query", {}).items():
         where[name] = ("parameter", api_name)
         if api_name in query:
@@ -159,6 +174,7 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
 
     template = binding.get("body_template")
     fields = binding.get("body", {})
+    document: Any = None
     if template is not None or fields:
         if not body or not body.strip():
             raise ApiFailure(400, "request body is required: a JSON:API document with a 'data' object",
@@ -177,7 +193,7 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
                 raise ApiFailure(400, f"/data/type: missing required attribute (expected {expected_type!r})",
                                  pointer="/data/type")
             if got != expected_type:
-                raise ApiFailure(400, f"/data/type: expected {expected_type!r}, got {got!r}", pointer="/data/type")
+                raise _wrong_type(got, expected_type, "/data/type")
         for name, spec in fields.items():
             pointer = spec["pointer"]
             where[name] = ("pointer", pointer)
@@ -187,26 +203,74 @@ def decode_inputs(route: Route, path_params: Mapping[str, str], query: Mapping[s
                 for const_pointer, constant in spec.get("with", {}).items():
                     found = _resolve(document, const_pointer)
                     if found is not _MISSING and found != constant:
-                        raise ApiFailure(400, f"{const_pointer}: expected {constant!r}, got {found!r}",
-                                         pointer=const_pointer)
+                        raise _wrong_type(found, constant, const_pointer)
 
-    problems: list[tuple[str, str, str]] = []  # (kind, location, message)
+    if document is not None:
+        _legacy_inputs(route.operation_id, document, inputs)
+    problems: list[tuple[str, str, str, str]] = []  # (kind, location, message, input name)
     for name in schema.get("required", ()):
         if name not in inputs:
             kind, location = where.get(name, ("parameter", name))
             noun = "attribute in body" if kind == "pointer" else "parameter"
-            problems.append((kind, location, f"missing required {noun}"))
+            problems.append((kind, location, f"missing required {noun}", name))
     for name, value in inputs.items():
         if name in props:
             kind, location = where[name]
             for sub, message in _check(props[name], value, location if kind == "pointer" else ""):
-                problems.append((kind, sub if kind == "pointer" else location + sub, message))
+                problems.append((kind, sub if kind == "pointer" else location + sub, message, name))
     if problems:
-        kind, location, message = problems[0]
-        detail = "; ".join(f"{loc}: {msg}" for _, loc, msg in problems[:5])
+        kind, location, message, name = problems[0]
+        live = _live_failure(route.operation_id, name, inputs.get(name, _MISSING), kind, location, message)
+        if live is not None:
+            raise live
+        detail = "; ".join(f"{loc}: {msg}" for _, loc, msg, _ in problems[:5])
         raise ApiFailure(400, detail, pointer=location if kind == "pointer" else None,
                          parameter=location if kind != "pointer" else None)
     return inputs
+
+
+#: operation -> (pointer of a deprecated body field, {its value: (input, value meant)}): what live also accepts
+_LEGACY = {
+    # July/August 2025 recordings: CreateCase took "type": "STANDARD" instead of type_id and answered type_id ...0001
+    "CreateCase": ("/data/attributes/type", {"STANDARD": ("type_id", "00000000-0000-0000-0000-000000000001")}),
+}
+
+
+def _legacy_inputs(operation: str, document: Any, inputs: dict[str, Any]) -> None:
+    """Fill an input from the deprecated field live still accepted in its place, when the input is absent."""
+    if operation not in _LEGACY:
+        return
+    pointer, meanings = _LEGACY[operation]
+    found = _resolve(document, pointer)
+    if isinstance(found, str) and found in meanings:
+        name, value = meanings[found]
+        inputs.setdefault(name, value)
+
+
+def _wrong_type(got: Any, expected: Any, pointer: str) -> ApiFailure:
+    """A JSON:API ``type`` that is not the one expected, worded as live (``got type "x" expected one of "case"``)."""
+    shown = got if isinstance(got, str) else json.dumps(got)
+    return bad_request(f'got type "{shown}" expected one of "{expected}"', pointer=pointer)
+
+
+def _live_failure(operation: str, name: str, value: Any, kind: str, location: str,
+                  message: str) -> ApiFailure | None:
+    """The live answer to the first invalid input, where the recordings show one; None keeps the sandbox's own."""
+    if value is _MISSING:
+        return None
+    if name == "priority" and location == "/data/attributes/priority" and " is not one of" in message:
+        return generic_error(f"invalid priority {value}. Must be one of {LIVE_PRIORITIES}", pointer=location)
+    if name == "status" and location == "/data/attributes/status" and " is not one of" in message:
+        return generic_error(f"invalid status {value}. Must be one of {LIVE_STATUSES}", pointer=location)
+    if name == "type" and operation in _ATTRIBUTE_TYPE_OPERATIONS and " is not one of" in message:
+        return bad_request(pointer=location)
+    prefix = "/data/attributes/"
+    if kind == "pointer" and location.startswith(prefix) and message.startswith("expected "):
+        # the service's JSON decoder names the attribute and the JSON type it got, not the nested pointer
+        attribute = location[len(prefix):].split("/", 1)[0]
+        got = message.rsplit("got ", 1)[-1]
+        return bad_request(f'error decoding attribute "{attribute}": invalid type {got}', pointer=location)
+    return None
 
 
 # -- a small JSON Schema subset ---------------------------------------------------------------------

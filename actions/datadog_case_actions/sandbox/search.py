@@ -74,7 +74,8 @@ def _term(field: str | None, value: str, parameter: str) -> Predicate:
         return lambda c: any(_contains(c.get(k), value) for k in ("title", "description", "key"))
     if field == "status":
         status = _status_of(value, parameter)
-        return lambda c: c.get("status") == status
+        # a case type's own statuses (Pending Approval, Completed...) count in their group
+        return lambda c: c.get("status") == status or c.get("status_group") == "SG_" + status
     if field == "status_group":
         status = _status_of(value, parameter)
         return lambda c: c.get("status") == status
@@ -153,15 +154,24 @@ def matches(case: dict[str, Any], predicates: Iterable[Predicate]) -> bool:
     return all(p(case) for p in predicates)
 
 
+def _sortable_instant(text: str) -> str:
+    """An RFC 3339 UTC stamp, fraction padded to 9 digits: live trims trailing zeros, which breaks string order."""
+    base, _, rest = text.rstrip("Z").partition(".")
+    return f"{base}.{rest.ljust(9, '0')}"
+
+
 def sort_cases(cases: list[dict[str, Any]], field: str, ascending: bool) -> list[dict[str, Any]]:
     """Stable sort; *cases* come in creation order, which breaks ties."""
     indexed = list(enumerate(cases))
-    if field == "priority":
-        key: Callable[[tuple[int, dict[str, Any]]], Any] = lambda ic: (PRIORITY_RANK.get(ic[1].get("priority"), 9), ic[0])
-    elif field == "status":
-        key = lambda ic: (STATUS_RANK.get(ic[1].get("status"), 9), ic[0])
-    else:
-        key = lambda ic: (ic[1].get("created_at", ""), ic[0])
+
+    def key(item: tuple[int, dict[str, Any]]) -> tuple[Any, int]:
+        position, case = item
+        if field == "priority":
+            return PRIORITY_RANK.get(str(case.get("priority")), 9), position
+        if field == "status":
+            return STATUS_RANK.get(str(case.get("status")), 9), position
+        return _sortable_instant(case.get("created_at", "")), position
+
     indexed.sort(key=key, reverse=not ascending)
     return [c for _, c in indexed]
 

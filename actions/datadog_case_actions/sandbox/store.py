@@ -34,6 +34,9 @@ KINDS = (
     "maintenance_windows",
     "views",  # parent = project id
     "links",
+    "users",  # the callers the sandbox has seen (derived from their keys), rendered in ``included``
+    "case_types",  # user-created case types (the built-in ones are constants, casetypes.py)
+    "custom_attributes",  # custom attribute configs; parent = case type id
 )
 
 _SCHEMA_VERSION = 1

@@ -28,7 +28,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "datadog-case-actions",
         "name": "Datadog Case Management actions",
         "description": "Every Datadog Case Management API operation as an Airflow task: one operator "
-                       "runs any of the 66 actions by id, with validated, templated inputs.",
+                       "runs any of the 75 actions by id, with validated, templated inputs.",
         "versions": [__version__],
         "integrations": [{"integration-name": "Datadog Case Management",
                           "external-doc-url": "https://docs.datadoghq.com/api/latest/case-management/",
