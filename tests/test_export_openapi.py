@@ -29,15 +29,22 @@ from datadog_case_actions.sandbox import Sandbox, start_server_in_thread
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 INDEX = json.loads((MANIFESTS / "index.json").read_text(encoding="utf-8"))["actions"]
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-# Operations the sandbox cannot complete from the document's examples (operationId -> status); kept
-# exact, so the test fails when one starts (or stops) working.  None today.
-EXPECTED_FAILURES: dict[str, int] = {}
+# Operations the sandbox cannot complete from the document's examples: operationId -> (status, answer).
+# Kept exact, so the test fails when one starts (or stops) working.
+# - AssignCase: the API reference's only example assigns the user id "string"; the sandbox, like the
+#   live API, answers 400 to an assignee id that is not a UUID, and the API has no operation that
+#   creates a user whose id the client could use instead.
+EXPECTED_FAILURES: dict[str, tuple[int, Any]] = {
+    "AssignCase": (400, {"errors": [{"status": "400", "title": "Bad Request"}]})}
 # What the generic client had to do beyond sending an operation's first example, kept exact likewise:
-# - the API reference's first BulkUpdateCases example sends the payload {"<any-key>": "string"}, which the
+# - CreateCase (run twice: a link needs two cases): the reference's example assigns the user "string"
+#   (400, as above), so the second example, without an assignee, is sent;
+# - the reference's first BulkUpdateCases example sends the payload {"<any-key>": "string"}, which the
 #   'priority' action refuses (400); its second example ({"priority": "P1"}) is sent instead;
 # - a case holds one Jira issue: CreateCaseJiraIssue made one, so LinkJiraIssueToCase answers 409 until the
 #   DELETE on the same path has removed it.
-EXPECTED_DETOURS = [("BulkUpdateCases", "example 2 after 400"), ("LinkJiraIssueToCase", "deleted first after 409")]
+EXPECTED_DETOURS = [("CreateCase", "example 2 after 400"), ("CreateCase", "example 2 after 400"),
+                    ("BulkUpdateCases", "example 2 after 400"), ("LinkJiraIssueToCase", "deleted first after 409")]
 
 
 def _export(*args: str) -> dict[str, Any]:
@@ -126,12 +133,14 @@ def test_every_example_fits_its_schema(document: dict[str, Any]) -> None:
 
 # -- a generic OpenAPI client ------------------------------------------------------------------------------------------
 
-_ID_SUFFIX = re.compile(r"_(?:id|uuid|key)s?$")
+_REFERENCE = re.compile(r"_(id|uuid|key)s?$")
 
 
-def _stem(parameter_name: str) -> str:
-    """``project_id`` -> ``project``, ``case_ids`` -> ``case``: the kind of resource a name refers to."""
-    return _ID_SUFFIX.sub("", parameter_name)
+def _reference(name: str) -> tuple[str, str] | None:
+    """What a name refers to: ``project_id`` -> (project, id), ``case_ids`` -> (case, id),
+    ``custom_attribute_key`` -> (custom_attribute, key); None for other names."""
+    found = _REFERENCE.search(name)
+    return (name[:found.start()], "key" if found.group(1) == "key" else "id") if found else None
 
 
 def _kind_matches(stem: str, resource_type: str) -> bool:
@@ -157,77 +166,98 @@ def _path_names(path: str) -> list[str]:
     return re.findall(r"{([^}]+)}", path)
 
 
+Operation = tuple[str, str, dict[str, Any]]  # path, method, operation object
+Need = tuple[str, str, str]  # ("id", kind, "") or ("key", kind, the key)
+
+
 class GenericClient:
     """Sends any operation of an OpenAPI document from its examples, using resources it created itself.
 
-    The examples' ids are made up.  Which ones stand for a resource is read from the document: the
+    The examples' ids are made up.  Which values refer to a resource is read from the document: the
     example value of a path parameter (``case_id`` -> a case), a ``*_id``/``*_ids`` key (of the kind its
-    ``*_type`` sibling names, if any) and JSON:API resource identifiers ``{"type", "id"}``.  Such an id is
-    replaced by one of a resource of that kind the client created: an operation that answers with a
-    resource of a kind and does not name that kind in its path creates it (``POST .../rules`` -> ``rule``).
-    Distinct made-up ids in one request get distinct resources (a link between two cases).
+    ``*_type`` sibling names, if any) and JSON:API resource identifiers ``{"type", "id"}``.  A made-up id
+    is replaced by the id of a resource of that kind the client created: an operation that answers with
+    a resource of a kind and does not name that kind in its path creates it (``POST .../rules`` ->
+    ``rule``).  Distinct made-up ids in one request get distinct resources (a link between two cases).
+    A key (``custom_attribute_key``) is the client's to choose, not the server's: it is kept, and a
+    resource with that key is created first, from the creating operation's example that names it.
     """
 
     def __init__(self, doc: dict[str, Any], client: httpx.Client) -> None:
         self.doc, self.client = doc, client
-        self.created: dict[str, list[str]] = {}  # kind -> ids of resources created here, in order
-        self.placeholders: dict[str, str] = {}  # a path parameter's example value -> the kind it names
-        self.creators: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        self.created: dict[str, list[dict[str, Any]]] = {}  # kind -> resources created here, in order
+        self.placeholders: dict[str, tuple[str, str]] = {}  # a path parameter's example value -> reference
+        self.creators: dict[str, Operation] = {}
         self.detours: list[tuple[str, str]] = []  # (operationId, what it took beyond its first example)
         for path, method, operation in _operations(doc):
             for parameter in operation.get("parameters", ()):
-                if parameter["in"] == "path":
-                    for example in parameter.get("examples", {}).values():
-                        self.placeholders.setdefault(str(example["value"]), _stem(parameter["name"]))
+                reference = _reference(parameter["name"]) if parameter["in"] == "path" else None
+                for example in parameter.get("examples", {}).values() if reference else ():
+                    self.placeholders.setdefault(str(example["value"]), reference)  # type: ignore[arg-type]
             kind = _response_type(operation)
-            if method == "post" and kind and not any(_kind_matches(_stem(n), kind) for n in _path_names(path)):
+            if method == "post" and kind and not any(_kind_matches(ref[0], kind) for n in _path_names(path)
+                                                     if (ref := _reference(n))):
                 self.creators.setdefault(kind, (path, method, operation))
 
     def _kinds(self, stem: str) -> list[str]:
         """The creatable kinds *stem* names: itself if creatable (``rule``), else ``*_stem`` (``timeline_cell``)."""
         return [stem] if stem in self.creators else sorted(k for k in self.creators if _kind_matches(stem, k))
 
-    def _stem_of(self, value: str, key: str | None, siblings: dict[str, Any]) -> str | None:
-        """The kind a string names, if any (see the class)."""
+    def _reference_of(self, value: str, key: str | None, siblings: dict[str, Any]) -> tuple[str, str] | None:
+        """What a string refers to, if anything (see the class)."""
         if value in self.placeholders:
             return self.placeholders[value]
-        if key and _ID_SUFFIX.search(key):
-            kind = siblings.get(_ID_SUFFIX.sub("_type", key))
-            return kind.lower() if isinstance(kind, str) else _stem(key)
-        return None
+        reference = _reference(key) if key else None
+        if reference and reference[1] == "id" and key:
+            kind = siblings.get(_REFERENCE.sub("_type", key))
+            if isinstance(kind, str):
+                return kind.lower(), "id"
+        return reference
 
-    def _resolve(self, stem: str, value: str, refs: dict[str, list[str]]) -> str:
+    def _resolve(self, stem: str, field: str, value: str, refs: dict[tuple[str, str], list[str]]) -> str:
         kinds = self._kinds(stem)
         if not kinds:
             return value
-        seen = refs.setdefault(kinds[0], [])
+        seen = refs.setdefault((field, kinds[0]), [])
         if value not in seen:
             seen.append(value)
-        ids = self.created.get(kinds[0], [])
+        if field == "key":
+            return value  # the client's own name: a resource with it must exist (see needs)
+        ids = [resource["id"] for resource in self.created.get(kinds[0], ())]
         index = seen.index(value)
         return ids[index] if index < len(ids) else value
 
-    def _rewrite(self, value: Any, refs: dict[str, list[str]], key: str | None = None,
+    def _rewrite(self, value: Any, refs: dict[tuple[str, str], list[str]], key: str | None = None,
                  siblings: dict[str, Any] | None = None) -> Any:
-        """*value* with created ids in place of made-up ones; *refs* collects the made-up ids per kind."""
+        """*value* with created ids in place of made-up ones; *refs* collects the references per kind."""
         if isinstance(value, dict):
             identifier = isinstance(value.get("type"), str) and isinstance(value.get("id"), str)
-            return {k: self._resolve(value["type"], v, refs) if identifier and k == "id"
+            return {k: self._resolve(value["type"], "id", v, refs) if identifier and k == "id"
                     else self._rewrite(v, refs, k, value) for k, v in value.items()}
         if isinstance(value, list):  # the items of case_ids are case ids
             return [self._rewrite(v, refs, key, siblings) for v in value]
         if isinstance(value, str):
-            stem = self._stem_of(value, key, siblings or {})
-            return self._resolve(stem, value, refs) if stem else value
+            reference = self._reference_of(value, key, siblings or {})
+            return self._resolve(*reference, value, refs) if reference else value
         return value
 
-    def needs(self, operation: dict[str, Any]) -> set[str]:
-        """Kinds this operation's examples need more resources of than the client has created."""
-        missing = set()
-        for example in self._examples(operation):
-            refs: dict[str, list[str]] = {}
+    def _has_key(self, kind: str, key: str) -> bool:
+        return any(resource.get("attributes", {}).get("key") == key for resource in self.created.get(kind, ()))
+
+    def needs(self, operation: Operation) -> set[Need]:
+        """What the operation's examples refer to that the client has not created yet (never what the
+        operation itself creates)."""
+        own = {kind for kind, creator in self.creators.items() if creator[:2] == operation[:2]}
+        missing: set[Need] = set()
+        for example in self._examples(operation[2]):
+            refs: dict[tuple[str, str], list[str]] = {}
             self._rewrite([example["parameters"], example["body"]], refs)
-            missing |= {kind for kind, values in refs.items() if len(values) > len(self.created.get(kind, ()))}
+            for (field, kind), values in refs.items():
+                if kind in own:
+                    continue
+                if field == "id" and len(values) > len(self.created.get(kind, ())):
+                    missing.add(("id", kind, ""))
+                missing |= {("key", kind, v) for v in values if field == "key" and not self._has_key(kind, v)}
         return missing
 
     def _examples(self, operation: dict[str, Any]) -> list[dict[str, Any]]:
@@ -241,6 +271,11 @@ class GenericClient:
                                             if key in p.get("examples", {})},
                  "body": body["examples"][key]["value"] if body else None} for key in keys or [None]]
 
+    def example_naming(self, operation: dict[str, Any], value: str) -> str | None:
+        """The key of the operation's first example that holds *value*."""
+        return next((e["key"] for e in self._examples(operation)
+                     if json.dumps(value) in json.dumps([e["parameters"], e["body"]])), None)
+
     @staticmethod
     def _query_text(value: Any, parameter: dict[str, Any]) -> str:
         if isinstance(value, list):  # style form, explode false: one parameter, items joined by commas
@@ -249,7 +284,7 @@ class GenericClient:
         return json.dumps(value) if isinstance(value, bool) else str(value)
 
     def _request(self, path: str, method: str, operation: dict[str, Any], example: dict[str, Any]) -> httpx.Response:
-        refs: dict[str, list[str]] = {}  # one request: the same made-up id is the same resource
+        refs: dict[tuple[str, str], list[str]] = {}  # one request: the same made-up id is the same resource
         values = self._rewrite(example["parameters"], refs)
         body = self._rewrite(example["body"], refs)
         url, query = path, list[tuple[str, str]]()
@@ -264,10 +299,12 @@ class GenericClient:
         return self.client.request(method.upper(), url, params=tuple(query),
                                    json=body if "requestBody" in operation else None)
 
-    def send(self, path: str, method: str, operation: dict[str, Any]) -> httpx.Response:
-        """The first successful answer of the operation's examples (else the last failure)."""
+    def send(self, path: str, method: str, operation: dict[str, Any], only: str | None = None) -> httpx.Response:
+        """The first successful answer of the operation's examples (or only the one named), else the last failure."""
         status = 0
         for number, example in enumerate(self._examples(operation)):
+            if only is not None and example["key"] != only:
+                continue
             response = self._request(path, method, operation, example)
             undo = self.doc["paths"][path].get("delete")
             if response.status_code == 409 and method != "delete" and undo is not None:
@@ -276,42 +313,47 @@ class GenericClient:
                 self.detours.append((operation["operationId"], "deleted first after 409"))
                 response = self._request(path, method, operation, example)
             if response.is_success:
-                if number:
+                if number and only is None:
                     self.detours.append((operation["operationId"], f"example {number + 1} after {status}"))
                 break
             status = response.status_code
         kind = _response_type(operation)
-        if response.is_success and kind and self.creators.get(kind, (None,))[0] == path and method == "post":
+        if response.is_success and kind and self.creators.get(kind, ("",))[:2] == (path, method):
             data = response.json()["data"]
-            self.created.setdefault(kind, []).append(data["id"] if isinstance(data, dict) else data[0]["id"])
+            self.created.setdefault(kind, []).append(data if isinstance(data, dict) else data[0])
         return response
 
     def created_order(self, path: str) -> int:
         """For a DELETE of a resource this client created (path ends with its id): how late it was created."""
         names = _path_names(path)
-        if not names or not path.endswith("}"):
-            return -1
-        kinds = [k for k in self._kinds(_stem(names[-1])) if k in self.created]
+        reference = _reference(names[-1]) if names and path.endswith("}") else None
+        kinds = [k for k in self._kinds(reference[0]) if k in self.created] if reference else []
         return list(self.created).index(kinds[0]) if kinds else -1
 
 
-def _schedule(client: GenericClient, doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], bool]]:
-    """Every operation once (last flag False), and the extra creates they need (True).  Operations that
-    need nothing uncreated first; then the deletes: relations first, then the created resources, last
-    created first (a case's comment before the project)."""
+def _schedule(client: GenericClient, doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
+    """Every operation once (last item ``None``), and the extra creates they need (the example to use, or
+    ``"any"``).  Operations that need nothing uncreated first; then the deletes: relations first, then the
+    created resources, last created first (a case's comment before the project)."""
     pending = [op for op in _operations(doc) if op[1] != "delete"]
     while pending:
-        ready = next((op for op in pending if not client.needs(op[2])), None)
+        ready = next((op for op in pending if not client.needs(op)), None)
         if ready is not None:
             pending.remove(ready)
-            yield (*ready, False)
+            yield (*ready, None)
             continue
-        wanted = sorted(kind for op in pending for kind in client.needs(op[2]) if kind in client.created)
-        assert wanted, f"nothing can run: {[(p, m, client.needs(o)) for p, m, o in pending]}"
-        yield (*client.creators[wanted[0]], True)  # one more of a kind it has made before
+        # one more resource of a kind made before, or one with the key an operation names
+        wanted = sorted(need for op in pending for need in client.needs(op)
+                        if need[0] == "key" or need[1] in client.created)
+        assert wanted, f"nothing can run: {[(p, m, client.needs((p, m, o))) for p, m, o in pending]}"
+        field, kind, key = wanted[0]
+        creator = client.creators[kind]
+        example = client.example_naming(creator[2], key) if field == "key" else "any"
+        assert example is not None, f"no example of {creator[2]['operationId']} makes a {kind} {key!r}"
+        yield (*creator, example)
     deletes = [op for op in _operations(doc) if op[1] == "delete"]
     for op in sorted(deletes, key=lambda op: (client.created_order(op[0]) >= 0, -client.created_order(op[0]))):
-        yield (*op, False)
+        yield (*op, None)
 
 
 def _sandbox_url(doc: dict[str, Any], port: int) -> str:
@@ -327,17 +369,17 @@ def test_a_generic_client_runs_every_operation_on_the_sandbox_server(document: d
     server, _ = start_server_in_thread(sandbox)
     headers = {scheme["name"]: "sandbox" for scheme in document["components"]["securitySchemes"].values()
                if scheme["type"] == "apiKey" and scheme["in"] == "header"}
-    failures: dict[str, tuple[int, str]] = {}
+    failures: dict[str, tuple[int, Any]] = {}
     sent = 0
     try:
         with httpx.Client(base_url=_sandbox_url(document, server.server_address[1]), headers=headers,
                           timeout=10) as http:
             client = GenericClient(document, http)
             for path, method, operation, extra in _schedule(client, document):
-                response = client.send(path, method, operation)
-                sent += not extra
+                response = client.send(path, method, operation, None if extra in (None, "any") else extra)
+                sent += extra is None
                 if not response.is_success:
-                    failures[operation["operationId"]] = (response.status_code, response.text)
+                    failures[operation["operationId"]] = (response.status_code, response.json())
                     continue
                 expected = operation["responses"]
                 assert str(response.status_code) in expected, (operation["operationId"], response.status_code)
@@ -349,7 +391,7 @@ def test_a_generic_client_runs_every_operation_on_the_sandbox_server(document: d
         sandbox.close()
     assert sent == len(INDEX)
     assert sorted(client.detours) == sorted(EXPECTED_DETOURS)
-    assert {name: status for name, (status, _) in failures.items()} == EXPECTED_FAILURES, failures
+    assert failures == EXPECTED_FAILURES
 
 
 def test_the_generic_client_sends_what_the_package_sends_for_every_example(document: dict[str, Any]) -> None:
