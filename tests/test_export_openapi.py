@@ -191,9 +191,11 @@ class GenericClient:
         self.detours: list[tuple[str, str]] = []  # (operationId, what it took beyond its first example)
         for path, method, operation in _operations(doc):
             for parameter in operation.get("parameters", ()):
-                reference = _reference(parameter["name"]) if parameter["in"] == "path" else None
-                for example in parameter.get("examples", {}).values() if reference else ():
-                    self.placeholders.setdefault(str(example["value"]), reference)  # type: ignore[arg-type]
+                reference = _reference(parameter["name"])
+                if parameter["in"] != "path" or reference is None:
+                    continue
+                for example in parameter.get("examples", {}).values():
+                    self.placeholders.setdefault(str(example["value"]), reference)
             kind = _response_type(operation)
             if method == "post" and kind and not any(_kind_matches(ref[0], kind) for n in _path_names(path)
                                                      if (ref := _reference(n))):
@@ -511,7 +513,7 @@ def test_swagger2_examples_fit_their_schemas_and_build_the_package_request(swagg
         manifest = describe(operation["x-action-id"])
         # Swagger 2.0 holds one example: the first one that says something (inputs, or a body)
         has_body = any(p["in"] == "body" for p in operation.get("parameters", ()))
-        first = next((e["input"] for e in manifest["examples"] if e["input"] or has_body), {})
+        first: dict[str, Any] = next((e["input"] for e in manifest["examples"] if e["input"] or has_body), {})
         want = prepare(manifest, first)
         for parameter in operation.get("parameters", ()):
             if parameter["in"] == "body":
