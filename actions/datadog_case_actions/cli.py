@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                    add_help=False, prefix_chars="\0").add_argument("serve_args", nargs=argparse.REMAINDER)
     sub.add_parser("mcp", help="serve every action as an MCP tool over stdio (needs the [mcp] extra)",
                    add_help=False, prefix_chars="\0").add_argument("mcp_args", nargs=argparse.REMAINDER)
-    sub.add_parser("export", help="the whole catalogue as one JSON document (for low-code builders)",
+    sub.add_parser("export", help="the catalogue, or an OpenAPI 3.1 / Swagger 2.0 document, for low-code builders",
                    add_help=False, prefix_chars="\0").add_argument("export_args", nargs=argparse.REMAINDER)
     return parser
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from ..declare import Action, Effect
 
 _UUID = {"format": "uuid"}
+_A_USER = "5f2d7c1e-8b4a-4c3e-9d6f-1a2b3c4d5e6f"  # any user UUID: the live API refuses a non-UUID assignee (400)
+_NOT_A_UUID = ("The reference's example gives the user id `\"string\"`, which the live API refuses (400: not a "
+               "UUID); the example uses a user UUID instead.")
 
 create_case = Action(
     "CreateCase",
     names={"assignee": "assignee_id", "project": "project_id"},
     required=("project_id",),
+    example_fix={"assignee_id": _A_USER},
     notes=("The reference marks `relationships` optional but `project` required inside it: every case belongs "
-           "to a project, so `project_id` is required.",),
+           "to a project, so `project_id` is required.", _NOT_A_UUID),
     examples=(
         {
             "title": "Checkout latency above SLO",
@@ -35,7 +39,12 @@ update_case_title = Action("UpdateCaseTitle", idempotent=True)
 update_case_description = Action("UpdateCaseDescription", idempotent=True)
 update_status = Action("UpdateStatus", idempotent=True, examples=({"case_id": "CASEM-4523", "status_name": "Closed"},))
 update_priority = Action("UpdatePriority", idempotent=True)
-assign_case = Action("AssignCase", idempotent=True)
+assign_case = Action(
+    "AssignCase",
+    idempotent=True,
+    example_fix={"assignee_id": _A_USER},
+    notes=(_NOT_A_UUID,),
+)
 unassign_case = Action("UnassignCase", idempotent=True)
 archive_case = Action("ArchiveCase", idempotent=True)
 unarchive_case = Action("UnarchiveCase", idempotent=True)
@@ -64,7 +73,10 @@ count_cases = Action("CountCases")
 bulk_update_cases = Action(
     "BulkUpdateCases",
     names={"type": "action"},
+    example_fix={"payload": {"priority": "P2"}},
     examples=({"case_ids": ["CASEM-1", "CASEM-2"], "action": "priority", "payload": {"priority": "P1"}},),
+    notes=("The reference's example sends the payload `{\"<any-key>\": \"string\"}` with the `priority` action, "
+           "which the API refuses; the example sends a priority instead.",),
 )
 list_case_timeline = Action(
     "ListCaseTimeline",
