@@ -405,8 +405,11 @@ class ChatOps:
         """A reply to a verb or action name nobody knows: the closest ones, and where help is."""
         names = [info.id.rsplit(".", 1)[-1] for info in registry.list_actions()]
         verbs = [*VERBS, *SHORTCUTS, "run", "help"]
-        close_actions = difflib.get_close_matches(word.lower(), names, n=3)
-        close_verbs = [] if action else difflib.get_close_matches(word.lower(), verbs, n=2)
+        if word in names:  # an action said as a verb: one clear answer
+            close_actions, close_verbs = [word], []
+        else:
+            close_actions = difflib.get_close_matches(word.lower(), names, n=3)
+            close_verbs = [] if action else difflib.get_close_matches(word.lower(), verbs, n=2)
         ideas = ([fmt.code(f"{self.prefix} {v}") for v in close_verbs]
                  + [fmt.code(f"{self.prefix} run {a}") for a in close_actions])
         what = f"unknown action '{word}'." if action else f"I don't know '{word}'."
