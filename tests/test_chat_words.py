@@ -4,8 +4,9 @@ their first items, and unknown verbs answered in chat; tables of lines and repli
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -43,7 +43,8 @@ import re
 import shlex
 import threading
 import time
-from typing import Any, Callable, Hashable, Mapping, NamedTuple, Optional, Union
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, NamedTuple
 
 from .. import registry
 from ..coerce import parse_assignments
@@ -54,7 +55,7 @@ __all__ = ["ChatOps", "Reply", "VERBS", "SHORTCUTS", "UserMap"]
 
 #: chat user -> Datadog user UUID: a mapping, or a callable answering None (or raising
 #: LookupError) for a user it does not know
-UserMap = Union[Mapping[str, str], Callable[[str], Optional[str]]]
+UserMap = Mapping[str, str] | Callable[[str], str | None]
 
 
 class Reply(NamedTuple):
@@ -197,7 +198,7 @@ class ChatOps:
         return pending
 
     def _run(self, manifest: Mapping[str, Any], inputs: dict[str, Any], verb: str, who: dict[str, str],
-             fmt: "_Format") -> Reply:
+             fmt: _Format) -> Reply:
         action = manifest["id"]
         try:
             inputs = self._listing_size(action, self._resolve(manifest, inputs))
@@ -212,12 +213,13 @@ class ChatOps:
 
     # -- parsing --------------------------------------------------------------------------------
 
-    def _parse(self, verb: str, words: list[str], fmt: "_Format") -> tuple[str, dict[str, Any], bool]:
+    def _parse(self, verb: str, words: list[str], fmt: _Format) -> tuple[str, dict[str, Any], bool]:
         """``(action, inputs, confirmed)`` of a line's words after the verb."""
         if verb == "run":
             if not words:
                 raise ValueError(f"say which action: {self.prefix} run ACTION key=value ...")
-            return (self._action(words[0], fmt), *self._pairs(self._action(words[0], fmt), words[1:], ()))
+            action = self._action(words[0], fmt)
+            return (action, *self._pairs(action, words[1:], ()))
         fixed: dict[str, str] = {}
         if verb in SHORTCUTS:
             verb, fixed = SHORTCUTS[verb]
@@ -227,7 +229,7 @@ class ChatOps:
         inputs, confirmed = self._pairs(action, words, tuple(p for p in positional if p not in fixed))
         return action, {**inputs, **fixed}, confirmed
 
-    def _action(self, name: str, fmt: "_Format") -> str:
+    def _action(self, name: str, fmt: _Format) -> str:
         """The action id for *name*, or ``_Unknown`` with the closest ones."""
         try:
             return registry.resolve(name)
@@ -290,7 +292,7 @@ class ChatOps:
 
     # -- people ---------------------------------------------------------------------------------
 
-    def _people(self, action: str, inputs: dict[str, Any], asker: Any, fmt: "_Format"
+    def _people(self, action: str, inputs: dict[str, Any], asker: Any, fmt: _Format
                 ) -> tuple[dict[str, Any], dict[str, str]]:
         """*inputs* with ``me`` / ``@name`` as Datadog user ids, and who each user field names.
 
@@ -307,7 +309,7 @@ class ChatOps:
                                                query)
         return out, who
 
-    def _user_id(self, said: str, asker: Any, fmt: "_Format") -> tuple[str, str]:
+    def _user_id(self, said: str, asker: Any, fmt: _Format) -> tuple[str, str]:
         """``(user UUID, how the reply names them)`` for what the line said: me, @name, a name or a UUID."""
         said = said.strip()
         if _UUID.match(said):
@@ -355,7 +357,7 @@ class ChatOps:
     # -- replies --------------------------------------------------------------------------------
 
     def _summary(self, manifest: Mapping[str, Any], inputs: Mapping[str, Any], result: Any,
-                 who: Mapping[str, str], fmt: "_Format") -> str:
+                 who: Mapping[str, str], fmt: _Format) -> str:
         data = result.get("data") if isinstance(result, dict) else None
         action = manifest["id"].split(".", 1)[1]
         named = {name: _display(label, inputs.get(name), result, fmt) for name, label in who.items()}
@@ -373,15 +375,16 @@ class ChatOps:
                 return f"Comment added ({len(data)} timeline cell{'s' if len(data) != 1 else ''})."
             return self._listing(manifest, inputs, result, fmt)
         done = f"{manifest['title']}: done"
-        if named:
-            return f"{done} ({', '.join(named.values())}{' on ' + str(inputs['case_id']) if 'case_id' in inputs else ''})."
+        if named:  # watch_case and the like answer nothing: say whom and where
+            where = f" on {inputs['case_id']}" if "case_id" in inputs else ""
+            return f"{done} ({', '.join(named.values())}{where})."
         if isinstance(data, dict):
             name = data.get("attributes", {}).get("name") or data.get("attributes", {}).get("key") or data.get("id")
             return f"{done} ({fmt.bold(str(name))})." if name else f"{done}."
         return f"{done}."
 
     def _listing(self, manifest: Mapping[str, Any], inputs: Mapping[str, Any], result: dict[str, Any],
-                 fmt: "_Format") -> str:
+                 fmt: _Format) -> str:
         """The first ``show`` items of a list reply, and how many more there are."""
         items = [item for item in result["data"] if isinstance(item, dict)]
         total, plus = len(items), ""
@@ -401,7 +404,7 @@ class ChatOps:
         tail = [f"… and {more}{plus} more"] if more > 0 or plus else []
         return "\n".join([head + (":" if shown else "."), *shown, *tail])
 
-    def _unknown(self, word: str, fmt: "_Format", action: bool = False) -> str:
+    def _unknown(self, word: str, fmt: _Format, action: bool = False) -> str:
         """A reply to a verb or action name nobody knows: the closest ones, and where help is."""
         names = [info.id.rsplit(".", 1)[-1] for info in registry.list_actions()]
         verbs = [*VERBS, *SHORTCUTS, "run", "help"]
@@ -417,7 +420,7 @@ class ChatOps:
         return (f"{what}{hint} Say {fmt.code(f'{self.prefix} help')} for what I can do, or "
                 f"{fmt.code(f'{self.prefix} help ACTION')} for an action's inputs.")
 
-    def _help(self, verb: str | None, fmt: "_Format") -> str:
+    def _help(self, verb: str | None, fmt: _Format) -> str:
         if verb is None:
             lines = [f"{fmt.bold('Case commands')} (prefix {fmt.code(self.prefix)}):"]
             for name, (verb_action, positional) in VERBS.items():

@@ -11,7 +11,7 @@ Words are compared without case, spaces, dashes or underscores, so ``in progress
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["STATUS_WORDS", "PRIORITY_WORDS", "SEARCH_WORDS", "word_value", "search_filter", "vocabulary"]
 
