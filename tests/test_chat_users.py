@@ -45,7 +45,7 @@ def spy() -> Iterator[Spy]:
 
 def _assignee(spy: Spy) -> Any:
     case = spy.runner.run("get_case", {"case_id": "OPS-1"})["data"]
-    return ((case.get("relationships") or {}).get("assignee") or {}).get("data", {}).get("id")
+    return (((case.get("relationships") or {}).get("assignee") or {}).get("data") or {}).get("id")
 
 
 def _watchers(spy: Spy) -> set[str]:
@@ -141,3 +141,15 @@ def test_a_created_case_names_its_assignee_and_searches_resolve_people(spy: Spy)
     searches = len(spy.sent("search_cases"))
     assert not chat.handle("case search assignee:@carol", user="U-ALICE").ok
     assert len(spy.sent("search_cases")) == searches
+
+
+def test_a_bulk_assignment_resolves_its_payload_and_refuses_unknown_people(spy: Spy) -> None:
+    spy.runner.run("create_case", {"title": "Checkout slow", "type_id": CASE_TYPE, "project_id":
+                                   spy.runner.run("get_projects")["data"][0]["id"]})
+    chat = ChatOps(spy, users=USERS)
+    line = "case run bulk_update_cases case_ids:='[\"OPS-1\",\"OPS-2\"]' action=assign payload:='{{\"assignee_id\": \"{}\"}}'"
+    refused = chat.handle(line.format("@carol"), user="U-ALICE")
+    assert refused.text == f"I don't know who @carol is in Datadog: {NOBODY_MAPPED}"
+    assert spy.sent("bulk_update_cases") == [] and _assignee(spy) is None
+    assert chat.handle(line.format("me"), user="U-ALICE").ok
+    assert spy.sent("bulk_update_cases")[0]["payload"] == {"assignee_id": ALICE} and _assignee(spy) == ALICE

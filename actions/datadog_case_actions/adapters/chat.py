@@ -303,6 +303,11 @@ class ChatOps:
         for name in _USER_FIELDS.intersection(inputs):
             if isinstance(inputs[name], str):
                 out[name], who[name] = self._user_id(inputs[name], asker, fmt)
+        for name, value in inputs.items():  # bulk_update_cases: payload={"assignee_id": ...}
+            if isinstance(value, dict) and _USER_FIELDS.intersection(value):
+                out[name] = {key: self._user_id(item, asker, fmt)[0]
+                             if key in _USER_FIELDS and isinstance(item, str) else item
+                             for key, item in value.items()}
         query = inputs.get("filter")
         if action == "datadog.search_cases" and isinstance(query, str):
             out["filter"] = _ASSIGNEE_TERM.sub(lambda m: m.group(1) + self._user_id(m.group(2), asker, fmt)[0],
