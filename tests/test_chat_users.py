@@ -147,7 +147,8 @@ def test_a_bulk_assignment_resolves_its_payload_and_refuses_unknown_people(spy: 
     spy.runner.run("create_case", {"title": "Checkout slow", "type_id": CASE_TYPE, "project_id":
                                    spy.runner.run("get_projects")["data"][0]["id"]})
     chat = ChatOps(spy, users=USERS)
-    line = "case run bulk_update_cases case_ids:='[\"OPS-1\",\"OPS-2\"]' action=assign payload:='{{\"assignee_id\": \"{}\"}}'"
+    line = ("case run bulk_update_cases case_ids:='[\"OPS-1\",\"OPS-2\"]' action=assign "
+            "payload:='{{\"assignee_id\": \"{}\"}}'")
     refused = chat.handle(line.format("@carol"), user="U-ALICE")
     assert refused.text == f"I don't know who @carol is in Datadog: {NOBODY_MAPPED}"
     assert spy.sent("bulk_update_cases") == [] and _assignee(spy) is None
