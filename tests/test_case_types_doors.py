@@ -65,9 +65,10 @@ def test_chat_lists_the_types_and_creates_a_case_of_one(made: tuple[Path, str, s
     db, _, type_id = made
     with Sandbox(db) as sandbox:
         runner = sandbox.runner()
-        count = len(runner.run("get_all_case_types", {})["data"])
-        chat = ChatOps(runner, defaults={"type_id": type_id})
-        assert chat.handle("case run get_all_case_types").text == f"Get all case types: {count} items."
+        names = [t["attributes"]["name"] for t in runner.run("get_all_case_types", {})["data"]]
+        chat = ChatOps(runner, defaults={"type_id": type_id}, show=len(names))
+        listed = chat.handle("case run get_all_case_types").text  # every type, named
+        assert listed == "\n".join([f"Get all case types: {len(names)} items:", *(f"• {n}" for n in names)])
         reply = chat.handle('case create "Phishing report" priority=P2 project=SEC').text
         assert reply.startswith("Created SEC-1: Phishing report"), reply
         case = runner.run("get_case", {"case_id": "SEC-1"})

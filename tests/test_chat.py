@@ -37,7 +37,8 @@ def test_a_conversation(chat: ChatOps) -> None:
         (f"case comment {key} on it, failing over", True, "Comment added"),
         (f"case priority {key} p2", True, "Updated OPS-1: DB is down (P2, OPEN)"),
         (f"case status {key} in_progress", True, "(P2, IN_PROGRESS)"),
-        (f"case assign {key} 00000000-0000-4000-8000-0000000000a1", True, "Updated OPS-1"),
+        (f"case assign {key} 00000000-0000-4000-8000-0000000000a1", True,
+         "Assigned OPS-1: DB is down (P2, IN_PROGRESS) to 00000000-0000-4000-8000-0000000000a1"),
         (f"case show {key}", True, "OPS-1: DB is down (P2, IN_PROGRESS)"),
         ('case search "status:in_progress"', True, "1 case:\n• OPS-1: DB is down (P2, IN_PROGRESS)"),
         ("case search status:closed", True, "0 cases."),
@@ -78,9 +79,9 @@ def test_destructive_actions_need_confirmation(chat: ChatOps) -> None:
     ("line", "expected"),
     [
         ('case create "unbalanced', "check the quotes"),
-        ("case crate x", "Did you mean create"),
+        ("case crate x", "Did you mean case create or case run create_case?"),
         ("case frobnicate", "don't know 'frobnicate'"),
-        ("case priority OPS-1 URGENT", "priority: 'URGENT' is not one of"),
+        ("case priority OPS-1 P9", "priority: 'P9' is not one of"),
         ("case create", "title: is required"),
         ('case create "x" project=NOPE', "project_id: no project with key 'NOPE'"),
         ("case show OPS-404", "not found"),
@@ -97,7 +98,7 @@ def test_malformed_lines_get_a_helpful_reply_naming_the_field(chat: ChatOps, lin
 
 
 def test_no_reply_contains_a_key(chat: ChatOps) -> None:
-    lines = ['case create "t" project=OPS', "case show OPS-9", "case priority OPS-1 URGENT", "case help",
+    lines = ['case create "t" project=OPS', "case show OPS-9", "case priority OPS-1 P9", "case help",
              "case run get_projects", 'case search ""']
     texts: list[Any] = [chat.handle(line) for line in lines]
     for reply in texts:
