@@ -2,18 +2,19 @@
 
     python -m datadog_case_actions.adapters.mcp            # stdio; credentials from DD_* variables
     python -m datadog_case_actions.adapters.mcp --sandbox  # on the embedded sandbox
-    dd-cases mcp [--sandbox [--sandbox-path FILE]]          # the same
+    dd-cases mcp [--profile all|read-only|additive] [--group G,...] [--tools NAME,...]
+                 [--output-schema compact|full|none] [--list-tools] [--sandbox [--sandbox-path FILE]]
 
-Each tool is named after the action (``create_case``), described by its
-manifest, takes the manifest's input schema and declares an output schema,
-with the annotations read-only / idempotent from the manifest's effect and
-destructive from its ``overwrites`` (true for anything but a purely additive
-write).  The declared output schema is the manifest's, loosened (no enums, no
-required members, nullable values) because clients validate structured
-results against it and the live API returns more than the reference
-documents: a successful call must never be rejected for that.  Failures come
-back as tool errors (``isError``) carrying the error's JSON description, never
-a key.  Built on the ``mcp`` package (extra ``[mcp]``), version 2.
+Each tool is named after the action (``create_case``), with a description
+generated from its manifest, its input schema and an output schema (what each
+part holds, and why it is that size: ``mcp_tools``), and the annotations
+read-only / idempotent from the manifest's effect and destructive from its
+``overwrites`` (true for anything but a purely additive write).  The options
+choose which tools are served (a tool left out is refused as unknown) and how
+much output schema each declares: by default only the result's member names,
+so that all 75 tools cost an agent under 20k tokens (docs/mcp.md).  Failures
+come back as tool errors (``isError``) carrying the error's JSON description,
+never a key.  Built on the ``mcp`` package (extra ``[mcp]``), version 2.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,18 +43,13 @@ __all__ = ["build_server", "tool_for", "served_manifests", "list_tools_result", 
 def tool_for(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]] | None = None,
              output_schema: str = "compact") -> types.Tool:
     """The MCP tool of one action manifest, described for the tools *served* beside it (default: itself)."""
-    return types.Tool(**tool_fields(manifest, served, output_schema))
-
-
-def tool_fields(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]] | None = None,
-                output_schema: str = "compact") -> dict[str, Any]:
-    """The fields of :func:`tool_for`'s tool as keyword arguments."""
-    return dict(
+    return types.Tool(
         name=tool_name(manifest),
         title=manifest["title"],
         description=describe_tool(manifest, served if served is not None else {tool_name(manifest): manifest}),
         input_schema=input_schema(manifest),
         output_schema=mcp_tools.output_schema(manifest, output_schema),
+        # openWorldHint is left to its default (true) and the title is the tool's own: tokens saved per tool
         annotations=types.ToolAnnotations(
             read_only_hint=manifest["effect"] == "read",
             # MCP reserves false for purely additive writes: clients auto-approve those.
@@ -151,7 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.list_tools:
-        print(list_tools_result(served, args.output_schema).model_dump_json(by_alias=True, exclude_none=True))
+        # as the server writes it to the wire
+        text = list_tools_result(served, args.output_schema).model_dump_json(by_alias=True, exclude_unset=True,
+                                                                             exclude_none=True)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # `| head`: the reader has what it wanted; exit's flush must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     options: dict[str, Any] = {}
     if args.site:

@@ -8,7 +8,8 @@ is sized for that:
 
 * the input schema is the manifest's, complete (every input, type, enum, constraint,
   ``required``), less what only documents the schema itself (``$schema``, titles,
-  ``x-`` annotations) and the descriptions of inputs nested more than two levels deep;
+  ``x-`` annotations) and the descriptions of members nested more than two names deep
+  (``settings.integration_jira.enabled`` loses its description, ``custom_attributes.<key>.value`` keeps it);
 * the description is generated from the manifest: what the action does, what it
   changes, which inputs it needs, what an id looks like and which served tool gives it;
 * the output schema is ``full`` (the manifest's, loosened so that every real answer
@@ -107,8 +108,8 @@ def _trim_inputs(schema: Any, depth: int) -> Any:
         if key in ("properties", "$defs"):
             out[key] = {name: _trim_inputs(sub, depth + 1) for name, sub in value.items()}
         elif key in _SUBSCHEMA:
-            # an option of anyOf sits at the level of its owner; items and values one deeper
-            out[key] = _trim_inputs(value, depth if key in ("anyOf", "oneOf", "allOf", "not") else depth + 1)
+            # depth counts named members: an array's items and a map's values sit at its own level
+            out[key] = _trim_inputs(value, depth)
         else:
             out[key] = copy.deepcopy(value)
     return out
