@@ -125,7 +125,7 @@ def test_help_documents_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         cli_main(["mcp", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for option in ("--profile {all,read-only,additive}", "--group", "--tools", "--output-schema {full,compact,none}",
-                   "--list-tools", "docs/mcp.md"):
+                   "--list-tools", "docs/mcp.md", "notification_rules, projects, views"):
         assert option in text
 
 

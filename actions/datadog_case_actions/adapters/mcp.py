@@ -133,8 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", choices=list(PROFILES), default="all",
                         help="all (default) tools; read-only: only reads; additive: reads and writes that "
                              "only add (no update, remove or delete)")
+    groups = sorted({info.group for info in registry.list_actions()})
     parser.add_argument("--group", type=_names, default=[], metavar="G[,G...]",
-                        help="only these groups of the catalogue (cases, projects, case_types, ...; see dd-cases list)")
+                        help="only the tools of these groups: " + ", ".join(groups))
     parser.add_argument("--tools", type=_names, default=[], metavar="NAME[,NAME...]",
                         help="only these tools (get_case,search_cases,...)")
     parser.add_argument("--output-schema", choices=list(OUTPUT_SCHEMAS), default="compact",
