@@ -35,18 +35,26 @@ from ..runtime.connection import Connection
 from ..runtime.errors import ActionError
 from ..runtime.runner import Runner
 from . import mcp_tools
-from .mcp_tools import OUTPUT_SCHEMAS, PROFILES, describe_tool, input_schema, overwrites, select, tool_name
+from .mcp_tools import (
+    OUTPUT_SCHEMAS,
+    PROFILES,
+    describe_tool,
+    describe_tools,
+    input_schema,
+    overwrites,
+    select,
+    tool_name,
+)
 
 __all__ = ["build_server", "tool_for", "served_manifests", "list_tools_result", "main"]
 
 
-def tool_for(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]] | None = None,
-             output_schema: str = "compact") -> types.Tool:
-    """The MCP tool of one action manifest, described for the tools *served* beside it (default: itself)."""
+def tool_for(manifest: Mapping[str, Any], output_schema: str = "compact", description: str | None = None) -> types.Tool:
+    """The MCP tool of one action manifest (*description*: from ``describe_tools`` of all the served ones)."""
     return types.Tool(
         name=tool_name(manifest),
         title=manifest["title"],
-        description=describe_tool(manifest, served if served is not None else {tool_name(manifest): manifest}),
+        description=description if description is not None else describe_tool(manifest, {}),
         input_schema=input_schema(manifest),
         output_schema=mcp_tools.output_schema(manifest, output_schema),
         # openWorldHint is left to its default (true) and the title is the tool's own: tokens saved per tool
@@ -68,7 +76,8 @@ def served_manifests(profile: str = "all", groups: Sequence[str] = (),
 
 def list_tools_result(served: Mapping[str, Mapping[str, Any]], output_schema: str = "compact") -> types.ListToolsResult:
     """The ``tools/list`` answer for the *served* manifests."""
-    return types.ListToolsResult(tools=[tool_for(m, served, output_schema) for m in served.values()])
+    descriptions = describe_tools(served)
+    return types.ListToolsResult(tools=[tool_for(m, output_schema, descriptions[name]) for name, m in served.items()])
 
 
 def build_server(runner: Runner, *, profile: str = "all", groups: Sequence[str] = (), tools: Sequence[str] = (),

@@ -24,7 +24,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["PROFILES", "OUTPUT_SCHEMAS", "select", "input_schema", "output_schema", "describe_tool", "tool_name"]
+__all__ = ["PROFILES", "OUTPUT_SCHEMAS", "select", "input_schema", "output_schema", "describe_tool", "describe_tools",
+           "tool_name"]
 
 #: profile name -> which manifests it serves
 PROFILES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
@@ -184,12 +185,29 @@ def _names(schema: Any, depth: int) -> dict[str, Any]:
 
 # -- descriptions ---------------------------------------------------------------------------------
 
-def describe_tool(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]]) -> str:
-    """A short description for an agent: what the tool does, what it changes, what it needs and where ids come from.
+def describe_tools(served: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Tool name -> a short description for an agent, for each of the *served* manifests (name -> manifest).
 
-    *served* maps tool names to the manifests served beside this one: only those are
-    named as the place to find an id.
+    What the tool does, what it changes, which inputs it needs, what an id looks like and
+    which served tool gives it (a tool that is not served is never named).
     """
+    sources = {(tool, name): _lister(manifest, name, served)
+               for tool, manifest in served.items() for name in manifest["input_schema"].get("properties", {})}
+    gives: dict[str, set[str]] = {}
+    for (_, name), source in sources.items():
+        if source:
+            gives.setdefault(source, set()).add(name)
+    return {tool: _describe(manifest, {name: sources[tool, name] for name in manifest["input_schema"]
+                                       .get("properties", {})}, gives.get(tool, set()))
+            for tool, manifest in served.items()}
+
+
+def describe_tool(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str, Any]]) -> str:
+    """The description of one tool among the *served* ones (see :func:`describe_tools`)."""
+    return describe_tools({**served, tool_name(manifest): manifest})[tool_name(manifest)]
+
+
+def _describe(manifest: Mapping[str, Any], sources: Mapping[str, str], gives: set[str]) -> str:
     parts = [_first_sentence(str(manifest["description"]) or str(manifest["title"]))]
     if manifest.get("preview"):
         parts.append("Preview API.")
@@ -199,14 +217,11 @@ def describe_tool(manifest: Mapping[str, Any], served: Mapping[str, Mapping[str,
     if required:
         parts.append("Needs " + ", ".join(required) + ".")
     hints = [hint for name in [*required, *(n for n in schema.get("properties", {}) if n not in required)]
-             if (hint := _id_hint(manifest, name, served))]
+             if (hint := _id_hint(schema["properties"][name], name, sources[name]))]
     if hints:
         parts.append("; ".join(hints) + ".")
-    given = sorted({name for other_name, other in served.items() if other_name != tool_name(manifest)
-                    for name, prop in other["input_schema"].get("properties", {}).items()
-                    if _lister(other, name, served) == tool_name(manifest)})
-    if given:
-        parts.append("Gives the " + ", ".join(given) + " other tools need.")
+    if gives:
+        parts.append("Gives the " + ", ".join(sorted(gives)) + " other tools need.")
     return " ".join(parts)
 
 
@@ -225,13 +240,11 @@ def _effect(manifest: Mapping[str, Any]) -> str:
     return "Changes existing data." if overwrites(manifest) else "Only adds data."
 
 
-def _id_hint(manifest: Mapping[str, Any], name: str, served: Mapping[str, Any]) -> str:
+def _id_hint(prop: Mapping[str, Any], name: str, source: str) -> str:
     """``case_id: UUID or key like OPS-12, from search_cases`` for an id input; ``""`` for any other input."""
     if not _stem(name):
         return ""
-    text = str(manifest["input_schema"]["properties"][name].get("description", ""))
-    shape = "UUID or key like OPS-12" if re.search(r"\bUUID or key\b", text) else ""
-    source = _lister(manifest, name, served)
+    shape = "UUID or key like OPS-12" if re.search(r"\bUUID or key\b", str(prop.get("description", ""))) else ""
     said = ", ".join(filter(None, [shape, f"from {source}" if source else ""]))
     return f"{name}: {said}" if said else ""
 
