@@ -41,7 +41,8 @@ _CONSTRAINTS = frozenset({"required", "format", "pattern", "minLength", "maxLeng
                           "minItems", "maxItems", "maxProperties", "const"})
 #: keywords holding one subschema, or a list of them
 _SUBSCHEMA = ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "not")
-#: how deep (in properties/items levels) input descriptions and compact output names go
+#: how deep, in member names, input descriptions and compact output names go (an array's items
+#: and a map's values sit at their owner's level)
 _DESCRIBED_DEPTH = 2
 _COMPACT_DEPTH = 2
 #: verbs of the tools that list things an id input names
