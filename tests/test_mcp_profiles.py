@@ -70,6 +70,13 @@ def test_full_output_schemas_are_still_served_over_stdio() -> None:
     assert count_tokens(wire_text(result)) > 3 * BUDGET  # what the default spares an agent
 
 
+def test_selection_flags_reach_the_stdio_server() -> None:
+    result = list_over_stdio(["--profile", "read-only", "--group", "projects,cases", "--output-schema", "none"])
+    names = {t.name for t in result.tools}
+    assert names == {n for n, m in MANIFESTS.items() if m["effect"] == "read" and m["group"] in ("projects", "cases")}
+    assert "get_projects" in names and all(t.output_schema is None for t in result.tools)
+
+
 def test_count_tokens_is_a_real_tokenizer() -> None:
     assert count_tokens("hello world") == 2  # cl100k_base: [15339, 1917]
     assert count_tokens('{"readOnlyHint":true}') < len('{"readOnlyHint":true}') / 2
