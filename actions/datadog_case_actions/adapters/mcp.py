@@ -2,28 +2,30 @@
 
     python -m datadog_case_actions.adapters.mcp            # stdio; credentials from DD_* variables
     python -m datadog_case_actions.adapters.mcp --sandbox  # on the embedded sandbox
-    dd-cases mcp [--sandbox [--sandbox-path FILE]]          # the same
+    dd-cases mcp [--profile all|read-only|additive] [--group G,...] [--tools NAME,...]
+                 [--output-schema compact|full|none] [--list-tools] [--sandbox [--sandbox-path FILE]]
 
-Each tool is named after the action (``create_case``), described by its
-manifest, takes the manifest's input schema and declares an output schema,
-with the annotations read-only / idempotent from the manifest's effect and
-destructive from its ``overwrites`` (true for anything but a purely additive
-write).  The declared output schema is the manifest's, loosened (no enums, no
-required members, nullable values) because clients validate structured
-results against it and the live API returns more than the reference
-documents: a successful call must never be rejected for that.  Failures come
-back as tool errors (``isError``) carrying the error's JSON description, never
-a key.  Built on the ``mcp`` package (extra ``[mcp]``), version 2.
+Each tool is named after the action (``create_case``), with a description
+generated from its manifest, its input schema and an output schema (what each
+part holds, and why it is that size: ``mcp_tools``), and the annotations
+read-only / idempotent from the manifest's effect and destructive from its
+``overwrites`` (true for anything but a purely additive write).  The options
+choose which tools are served (a tool left out is refused as unknown) and how
+much output schema each declares: by default only the result's member names,
+so that all 75 tools cost an agent under 20k tokens (docs/mcp.md).  Failures
+come back as tool errors (``isError``) carrying the error's JSON description,
+never a key.  Built on the ``mcp`` package (extra ``[mcp]``), version 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
+import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mcp import types
 from mcp.server.lowlevel import Server
@@ -32,76 +34,64 @@ from .. import __version__, registry
 from ..runtime.connection import Connection
 from ..runtime.errors import ActionError
 from ..runtime.runner import Runner
+from . import mcp_tools
+from .mcp_tools import (
+    OUTPUT_SCHEMAS,
+    PROFILES,
+    describe_tool,
+    describe_tools,
+    input_schema,
+    overwrites,
+    select,
+    tool_name,
+)
 
-__all__ = ["build_server", "tool_for", "main"]
-
-
-def _loosen(schema: Any) -> Any:
-    """A schema every real answer satisfies: structure and descriptions kept, constraints dropped."""
-    if isinstance(schema, list):
-        return [_loosen(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("required", "format", "pattern", "minLength", "maxLength", "minimum", "maximum",
-                   "minItems", "maxItems", "maxProperties", "const"):
-            continue
-        if key == "enum":
-            note = "Known values: " + ", ".join(map(str, value)) + "."
-            out["description"] = f"{schema.get('description', '')} {note}".strip()
-            continue
-        if key == "type":
-            kinds = value if isinstance(value, list) else [value]
-            out["type"] = kinds if "null" in kinds else [*kinds, "null"]
-            continue
-        if key in ("properties", "$defs"):
-            out[key] = {name: _loosen(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
-            out[key] = _loosen(value)
-        elif key != "description" or "description" not in out:
-            out[key] = copy.deepcopy(value)
-    return out
+__all__ = ["build_server", "tool_for", "served_manifests", "list_tools_result", "main"]
 
 
-def _overwrites(manifest: dict[str, Any]) -> bool:
-    """Whether the action changes or removes existing data (unknown for another distribution's
-    older manifest: then every write counts, as MCP's own default does)."""
-    return bool(manifest.get("overwrites", manifest["effect"] != "read"))
-
-
-def tool_for(manifest: dict[str, Any]) -> types.Tool:
-    """The MCP tool of one action manifest."""
-    output = _loosen(manifest["output_schema"])
-    output["type"] = "object"  # structured results are always objects ({} for a 204)
+def tool_for(manifest: Mapping[str, Any], output_schema: str = "compact", description: str | None = None) -> types.Tool:
+    """The MCP tool of one action manifest (*description*: from ``describe_tools`` of all the served ones)."""
     return types.Tool(
-        name=manifest["id"].split(".", 1)[1],
+        name=tool_name(manifest),
         title=manifest["title"],
-        description=manifest["description"] + (" (preview API)" if manifest.get("preview") else ""),
-        input_schema=manifest["input_schema"],
-        output_schema=output,
+        description=description if description is not None else describe_tool(manifest, {}),
+        input_schema=input_schema(manifest),
+        output_schema=mcp_tools.output_schema(manifest, output_schema),
+        # openWorldHint is left to its default (true) and the title is the tool's own: tokens saved per tool
         annotations=types.ToolAnnotations(
-            title=manifest["title"],
             read_only_hint=manifest["effect"] == "read",
             # MCP reserves false for purely additive writes: clients auto-approve those.
-            destructive_hint=_overwrites(manifest),
+            destructive_hint=overwrites(manifest),
             idempotent_hint=bool(manifest["idempotent"]),
-            open_world_hint=True,
         ),
     )
 
 
-def build_server(runner: Runner) -> Server[Any]:
-    """A low-level MCP server whose tools run through *runner*."""
-    manifests = {info.id.split(".", 1)[1]: registry.describe(info.id) for info in registry.list_actions()}
-    tools = [tool_for(m) for m in manifests.values()]
+def served_manifests(profile: str = "all", groups: Sequence[str] = (),
+                     tools: Sequence[str] = ()) -> dict[str, Mapping[str, Any]]:
+    """Tool name -> manifest of the installed actions a server with these options serves."""
+    manifests = [registry.describe(info.id) for info in registry.list_actions()]
+    return {tool_name(m): m for m in select(manifests, profile, groups, tools)}
+
+
+def list_tools_result(served: Mapping[str, Mapping[str, Any]], output_schema: str = "compact") -> types.ListToolsResult:
+    """The ``tools/list`` answer for the *served* manifests."""
+    descriptions = describe_tools(served)
+    return types.ListToolsResult(tools=[tool_for(m, output_schema, descriptions[name]) for name, m in served.items()])
+
+
+def build_server(runner: Runner, *, profile: str = "all", groups: Sequence[str] = (), tools: Sequence[str] = (),
+                 output_schema: str = "compact") -> Server[Any]:
+    """A low-level MCP server whose tools (chosen by *profile*, *groups* and *tools*) run through *runner*."""
+    served = served_manifests(profile, groups, tools)
+    listing = list_tools_result(served, output_schema)
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        return listing
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        manifest = manifests.get(params.name)
-        if manifest is None:
+        manifest = served.get(params.name)
+        if manifest is None:  # also a tool this profile leaves out: it is not served, whatever the client asks
             return _error({"error": "UnknownTool", "message": f"no tool named {params.name!r}"})
         try:
             result = await runner.arun(manifest["id"], dict(params.arguments or {}))
@@ -112,33 +102,70 @@ def build_server(runner: Runner) -> Server[Any]:
                                     structured_content=structured)
 
     return Server("datadog-case-actions", version=__version__, title="Datadog Case Management actions",
-                  instructions="Every Datadog Case Management API operation as a tool. Case ids accept keys "
-                               "like OPS-12. Destructive tools change or delete existing data: confirm with "
-                               "the user first.",
-                  on_list_tools=list_tools, on_call_tool=call_tool)
+                  instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+#: sent once per session: what every tool description would otherwise repeat
+INSTRUCTIONS = ("Datadog Case Management API operations as tools. Case ids accept keys like OPS-12. Results are "
+                "JSON:API documents (data.id, data.attributes, data.relationships). Tools that change or delete "
+                "existing data are destructive: confirm with the user first.")
 
 
 def _error(payload: dict[str, Any]) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(payload))], is_error=True)
 
 
-async def _serve_stdio(runner: Runner) -> None:
+async def _serve_stdio(runner: Runner, **options: Any) -> None:
     from mcp.server.stdio import stdio_server
 
-    server = build_server(runner)
+    server = build_server(runner, **options)
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dd-cases mcp",
-                                     description="Serve every Case Management action as an MCP tool over stdio. "
-                                                 "Credentials come from DD_API_KEY/DD_APP_KEY (or DD_ACCESS_TOKEN) "
-                                                 "and DD_SITE, as for every other door.")
+    parser = argparse.ArgumentParser(
+        prog="dd-cases mcp",
+        description="Serve Case Management actions as MCP tools over stdio. Credentials come from "
+                    "DD_API_KEY/DD_APP_KEY (or DD_ACCESS_TOKEN) and DD_SITE, as for every other door. "
+                    "--profile, --group and --tools all apply: a tool is served when it passes each one given.",
+        epilog="examples: dd-cases mcp --profile read-only | dd-cases mcp --group cases,projects | "
+               "dd-cases mcp --tools get_case,search_cases --output-schema full. "
+               "Token figures per option: docs/mcp.md.")
     parser.add_argument("--sandbox", action="store_true", help="serve the tools on the embedded sandbox")
     parser.add_argument("--sandbox-path", metavar="FILE", help="the sandbox database (default: the per-user file)")
     parser.add_argument("--site", help="Datadog site (overrides DD_SITE)")
+    parser.add_argument("--profile", choices=list(PROFILES), default="all",
+                        help="all (default) tools; read-only: only reads; additive: reads and writes that "
+                             "only add (no update, remove or delete)")
+    groups = sorted({info.group for info in registry.list_actions()})
+    parser.add_argument("--group", type=_names, default=[], metavar="G[,G...]",
+                        help="only the tools of these groups: " + ", ".join(groups))
+    parser.add_argument("--tools", type=_names, default=[], metavar="NAME[,NAME...]",
+                        help="only these tools (get_case,search_cases,...)")
+    parser.add_argument("--output-schema", choices=list(OUTPUT_SCHEMAS), default="compact",
+                        help="compact (default): the member names of each result, two levels deep; full: the "
+                             "whole (loosened) schema, for clients that want it; none: no output schema")
+    parser.add_argument("--list-tools", action="store_true",
+                        help="print the tools/list answer as JSON and exit (no connection needed)")
     args = parser.parse_args(argv)
+    try:
+        served = served_manifests(args.profile, args.group, args.tools)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.list_tools:
+        # as the server writes it to the wire
+        text = list_tools_result(served, args.output_schema).model_dump_json(by_alias=True, exclude_unset=True,
+                                                                             exclude_none=True)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # `| head`: the reader has what it wanted; exit's flush must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     options: dict[str, Any] = {}
     if args.site:
         options["site"] = args.site
@@ -154,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     runner = Runner(connection)
     try:
-        asyncio.run(_serve_stdio(runner))
+        asyncio.run(_serve_stdio(runner, profile=args.profile, groups=args.group, tools=args.tools,
+                                 output_schema=args.output_schema))
     except KeyboardInterrupt:
         pass
     finally:
