@@ -49,6 +49,29 @@ def test_typed_inputs_list_the_type_and_create_a_case_of_it(made: tuple[Path, st
         assert case["data"]["attributes"]["type_id"] == type_id
 
 
+def test_the_typed_facade_lists_the_type_and_creates_a_case_of_it(made: tuple[Path, str, str]) -> None:
+    from datadog_case_actions import AsyncCaseManagement, CaseManagement, Connection
+
+    db, project_id, type_id = made
+    with CaseManagement(Connection.sandbox(db)) as dd:
+        listed = dd.get_all_case_types()
+        assert {STANDARD, type_id} <= {item["id"] for item in listed["data"]}
+        name = next(item["attributes"]["name"] for item in listed["data"] if item["id"] == type_id)
+        assert name == "Security investigation"
+        case = dd.create_case(title="Phishing report", type_id=type_id, project_id=project_id, priority="P2")
+        assert case["data"]["attributes"]["type_id"] == type_id
+
+    async def in_async() -> str:
+        async with AsyncCaseManagement(Connection.sandbox(db)) as add:
+            assert type_id in {item["id"] for item in (await add.get_all_case_types())["data"]}
+            made_async = await add.create_case(title="Async report", type_id=type_id, project_id=project_id)
+            return made_async["data"]["attributes"]["type_id"]
+
+    import asyncio
+
+    assert asyncio.run(in_async()) == type_id
+
+
 def test_the_command_line_lists_the_type_and_creates_a_case_of_it(made: tuple[Path, str, str]) -> None:
     db, project_id, type_id = made
     sandbox = ["--sandbox", "--sandbox-path", str(db)]
