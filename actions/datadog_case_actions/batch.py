@@ -44,7 +44,7 @@ class Outcome(NamedTuple):
         return out
 
 
-def _parse(number: int, text: str, action: str | None) -> tuple[str | None, dict[str, Any]]:
+def _parse(number: int, text: str, action: str | None) -> tuple[str, dict[str, Any]]:
     """The action and inputs of one line; ``InputError`` (field ``line N``) when it is not usable."""
 
     def refuse(message: str) -> InputError:

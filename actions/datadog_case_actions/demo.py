@@ -54,6 +54,11 @@ class _Steps:
             self.out.write(f"\n{text}\n")
 
 
+def _says(text: str) -> Callable[[Any], str]:
+    """A step summary that does not depend on the result."""
+    return lambda result: text
+
+
 def _key(case: dict[str, Any]) -> str:
     return str(case["data"]["attributes"].get("key") or case["data"]["id"])
 
@@ -73,19 +78,20 @@ def run_demo(connection: Connection, out: TextIO, *, as_json: bool = False) -> d
         steps.note("2. One case per alert")
         cases = []
         for title, priority, service, description in ALERTS:
+            def opened(r: Any, t: str = title) -> str:
+                return f"{_key(r)} opened: {t} [{r['data']['attributes'].get('priority')}]"
+
             case = steps.run("create_case", {"title": title, "type_id": CASE_TYPE, "project_id": project,
-                                             "priority": priority, "description": description},
-                             lambda r, t=title: f"{_key(r)} opened: {t} [{r['data']['attributes'].get('priority')}]")
+                                             "priority": priority, "description": description}, opened)
             cases.append((case["data"]["id"], _key(case), service))
 
         steps.note("3. Triage: priority, owner, attributes, a comment")
         db_id, db_key, _ = cases[0]
         steps.run("update_priority", {"case_id": db_id, "priority": "P1"}, lambda r: f"{db_key} stays P1")
         for case_id, key, service in cases[:3]:
-            steps.run("assign_case", {"case_id": case_id, "assignee_id": ONCALL},
-                      lambda r, k=key: f"{k} assigned to on-call")
+            steps.run("assign_case", {"case_id": case_id, "assignee_id": ONCALL}, _says(f"{key} assigned to on-call"))
             steps.run("update_attributes", {"case_id": case_id, "attributes": {"service": [service], "env": ["prod"]}},
-                      lambda r, k=key, s=service: f"{k} tagged service:{s} env:prod")
+                      _says(f"{key} tagged service:{service} env:prod"))
         steps.run("update_status", {"case_id": db_id, "status": "IN_PROGRESS"}, lambda r: f"{db_key} in progress")
         steps.run("comment_case", {"case_id": db_id, "comment": "Failing over to db-replica-2; ETA 10 minutes."},
                   lambda r: f"{db_key} commented")

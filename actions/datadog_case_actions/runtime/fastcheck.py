@@ -97,6 +97,45 @@ def _equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
+
+# Small check factories: each returns a closure over its own values (built once per schema, called per input).
+
+
+def _any_of(tests: tuple[Check, ...]) -> Check:
+    return lambda v: any(t(v) for t in tests)
+
+
+def _at_least(n: int) -> Check:
+    return lambda v: len(v) >= n
+
+
+def _at_most(n: int) -> Check:
+    return lambda v: len(v) <= n
+
+
+def _matches(rx: re.Pattern[str]) -> Check:
+    return lambda s: rx.search(s) is not None
+
+
+def _when(applies: Check, checks: tuple[Check, ...]) -> Check:
+    """The *checks* hold for values *applies* to (JSON Schema keywords ignore other types)."""
+    return lambda v: not applies(v) or all(c(v) for c in checks)
+
+
+def _bounded(test: Callable[[Any, Any], bool], bound: Any) -> Check:
+    return lambda x: test(x, bound)
+
+
+def _each(check: Check) -> Check:
+    return lambda items: all(check(x) for x in items)
+
+
+_BOUNDS: tuple[tuple[str, Callable[[Any, Any], bool]], ...] = (
+    ("minimum", lambda x, b: x >= b), ("maximum", lambda x, b: x <= b),
+    ("exclusiveMinimum", lambda x, b: x > b), ("exclusiveMaximum", lambda x, b: x < b),
+)
+
+
 def _compile(schema: Any) -> Check:
     if schema is True or schema == {}:
         return lambda v: True
@@ -113,7 +152,7 @@ def _compile(schema: Any) -> Check:
     if kind is not None:
         kinds = [kind] if isinstance(kind, str) else list(kind)
         tests = [TYPES[k] for k in kinds]
-        checks.append(tests[0] if len(tests) == 1 else (lambda v, ts=tuple(tests): any(t(v) for t in ts)))
+        checks.append(tests[0] if len(tests) == 1 else _any_of(tuple(tests)))
 
     if "enum" in schema:
         options = list(schema["enum"])
@@ -128,34 +167,33 @@ def _compile(schema: Any) -> Check:
 
     string_checks: list[Check] = []
     if "minLength" in schema:
-        string_checks.append(lambda s, n=schema["minLength"]: len(s) >= n)
+        string_checks.append(_at_least(schema["minLength"]))
     if "maxLength" in schema:
-        string_checks.append(lambda s, n=schema["maxLength"]: len(s) <= n)
+        string_checks.append(_at_most(schema["maxLength"]))
     if "pattern" in schema:
-        string_checks.append(lambda s, rx=re.compile(schema["pattern"]): rx.search(s) is not None)
+        string_checks.append(_matches(re.compile(schema["pattern"])))
     if schema.get("format") in FORMATS:
         string_checks.append(FORMATS[schema["format"]])
     if string_checks:
-        checks.append(lambda v, cs=tuple(string_checks): not isinstance(v, str) or all(c(v) for c in cs))
+        checks.append(_when(lambda v: isinstance(v, str), tuple(string_checks)))
 
     number_checks: list[Check] = []
-    for key, test in (("minimum", lambda x, b: x >= b), ("maximum", lambda x, b: x <= b),
-                      ("exclusiveMinimum", lambda x, b: x > b), ("exclusiveMaximum", lambda x, b: x < b)):
+    for key, test in _BOUNDS:
         if key in schema:
-            number_checks.append(lambda x, b=schema[key], t=test: t(x, b))
+            number_checks.append(_bounded(test, schema[key]))
     if number_checks:
-        checks.append(lambda v, cs=tuple(number_checks): not _is_number(v) or all(c(v) for c in cs))
+        checks.append(_when(_is_number, tuple(number_checks)))
 
     array_checks: list[Check] = []
     if "minItems" in schema:
-        array_checks.append(lambda a, n=schema["minItems"]: len(a) >= n)
+        array_checks.append(_at_least(schema["minItems"]))
     if "maxItems" in schema:
-        array_checks.append(lambda a, n=schema["maxItems"]: len(a) <= n)
+        array_checks.append(_at_most(schema["maxItems"]))
     if "items" in schema:
         item = _compile(schema["items"])
-        array_checks.append(lambda a, c=item: all(c(x) for x in a))
+        array_checks.append(_each(item))
     if array_checks:
-        checks.append(lambda v, cs=tuple(array_checks): not isinstance(v, list) or all(c(v) for c in cs))
+        checks.append(_when(lambda v: isinstance(v, list), tuple(array_checks)))
 
     if {"properties", "required", "additionalProperties"} & set(schema):
         properties = {name: _compile(sub) for name, sub in schema.get("properties", {}).items()}
