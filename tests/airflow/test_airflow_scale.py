@@ -286,3 +286,50 @@ def test_the_log_names_the_case_and_the_try(tmp_path: Path, caplog: pytest.LogCa
             server.stop()
     out, err = capfd.readouterr()
     assert f"running datadog.comment_case [case_id={case['data']['id']}], try 2 of 4" in caplog.text + out + err
+
+
+_TEMPLATED_DAG = """
+import pendulum
+from airflow.sdk import DAG, task
+from datadog_case_actions.adapters.airflow.operators import DatadogCaseActionOperator
+
+INPUTS = [{{"title": "{{{{ 40 + 2 }}}} " + origin, "type_id": {case_type!r}, "project_id": {project!r}}}
+          for origin in ("literal", "xcom")]
+
+with DAG("templated_mapping", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+    @task
+    def from_upstream():
+        return INPUTS[1:]
+
+    DatadogCaseActionOperator.partial(task_id="literal", action_id="create_case",
+                                      datadog_conn_id={conn_id!r}).expand(inputs=INPUTS[:1])
+    DatadogCaseActionOperator.partial(task_id="xcom", action_id="create_case",
+                                      datadog_conn_id={conn_id!r}).expand(inputs=from_upstream())
+"""
+
+
+def test_mapped_inputs_from_xcom_are_not_rendered_literal_ones_are(tmp_path: Path) -> None:
+    """What docs/airflow.md says about Jinja in mapped inputs, checked."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    with Sandbox(str(tmp_path / "templated.sqlite3")) as sandbox:
+        server, url = start_server_in_thread(sandbox)
+        try:
+            with Runner(Connection(api_key=API, app_key=APP, base_url=url)) as runner:
+                project = runner.run("create_project", {"key": "TM", "name": "t"})["data"]["id"]
+            os.environ["AIRFLOW_CONN_DD_TEMPLATED"] = json.dumps(
+                {"conn_type": "datadog_case_actions", "host": url, "password": API, "extra": {"app_key": APP}})
+            dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+            dags.mkdir(parents=True, exist_ok=True)
+            path = dags / "templated_mapping.py"
+            path.write_text(_TEMPLATED_DAG.format(case_type=CASE_TYPE, project=project, conn_id="dd_templated"))
+            bag = DagBag(dag_folder=str(path))
+            assert not bag.import_errors, bag.import_errors
+            run = bag.get_dag("templated_mapping").test()
+            assert {str(ti.state) for ti in run.get_task_instances()} == {"success"}
+            with Runner(Connection(api_key=API, app_key=APP, base_url=url)) as runner:
+                titles = sorted(c["attributes"]["title"] for c in runner.iterate("search_cases", {"filter": "project:TM"}))
+        finally:
+            os.environ.pop("AIRFLOW_CONN_DD_TEMPLATED", None)
+            server.stop()
+    assert titles == ["42 literal", "{{ 40 + 2 }} xcom"]
