@@ -413,10 +413,6 @@ async def _asettings(credentials: Credentials) -> tuple[Connection, _Settings]:
     return _resolved(credentials, await _aload_block(credentials) if isinstance(credentials, str) else None)
 
 
-def _connection(credentials: Credentials) -> Connection:
-    return _settings(credentials)[0]
-
-
 # -- bounds: this process's, then Prefect's global limits ------------------------------------------------------
 
 _SEMAPHORES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
