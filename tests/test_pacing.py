@@ -10,9 +10,11 @@ import pytest
 from datadog_case_actions.adapters._pacing import (
     acall_through_rate_limits,
     call_through_rate_limits,
+    door_connection,
     path_target,
     pause,
 )
+from datadog_case_actions.runtime.connection import Connection, RetryPolicy
 from datadog_case_actions.runtime.errors import RateLimitedError, ServerError
 
 
@@ -97,3 +99,11 @@ def test_path_target_names_the_case() -> None:
     manifest = {"request": {"path": ["case_id"]}}
     assert path_target(manifest, {"case_id": "OPS-1", "comment": "hi"}) == " [case_id=OPS-1]"
     assert path_target({"request": {"path": []}}, {"title": "t"}) == ""
+
+
+def test_the_door_connection_hands_every_429_to_the_door() -> None:
+    connection = Connection(api_key="k", app_key="a", retry=RetryPolicy(max_attempts=3, deadline=50))
+    door = door_connection(connection)
+    assert door.retry.max_rate_limit_wait == 0
+    assert (door.retry.max_attempts, door.retry.deadline, door.api_key) == (3, 50, connection.api_key)
+    assert door_connection(door) is door

@@ -162,8 +162,10 @@ def test_a_wait_beyond_the_threshold_defers_the_task(monkeypatch: pytest.MonkeyP
         operator.execute({})
 
 
-def test_a_wait_within_the_threshold_is_waited_on_the_worker_without_a_retry() -> None:
-    """A 429 with a short reset, even with max_attempts=1: the hook waits and calls again, the case is made once."""
+@pytest.mark.parametrize("attempts", [1, 4])
+def test_a_wait_within_the_threshold_is_waited_on_the_worker_without_a_retry(
+        attempts: int, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    """A 429 with a short reset, any max_attempts: the hook (not the transport) waits and calls again, once."""
     from datadog_case_actions.adapters.airflow.hooks import DatadogCasesHook
 
     with Sandbox(":memory:") as sandbox:
@@ -174,7 +176,7 @@ def test_a_wait_within_the_threshold_is_waited_on_the_worker_without_a_retry() -
             sandbox.set_faults(rate_limit=1, rate_period=2)
             os.environ["AIRFLOW_CONN_DD_WAIT"] = json.dumps({
                 "conn_type": "datadog_case_actions", "host": url, "password": API,
-                "extra": {"app_key": APP, "max_attempts": 1}})
+                "extra": {"app_key": APP, "max_attempts": attempts}})
             hook = DatadogCasesHook(datadog_conn_id="dd_wait")
             started = time.monotonic()
             for title in ("a", "b"):
@@ -187,6 +189,8 @@ def test_a_wait_within_the_threshold_is_waited_on_the_worker_without_a_retry() -
         finally:
             os.environ.pop("AIRFLOW_CONN_DD_WAIT", None)
             server.stop()
+    out, err = capfd.readouterr()
+    assert "not counted as a retry" in caplog.text + out + err  # the door's wait, with its spread
 
 
 _MAPPED_DAG = """

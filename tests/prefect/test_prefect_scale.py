@@ -87,12 +87,14 @@ def test_a_retry_after_a_429_waits_at_least_retry_after(sandbox: Any, credential
     assert _titles(runner, "RAW") == ["once"]
 
 
-def test_a_short_429_is_waited_in_the_run_not_retried(sandbox: Any, credentials: Any, runner: Any,
+@pytest.mark.parametrize("attempts", [1, 4])
+def test_a_short_429_is_waited_in_the_run_not_retried(attempts: int, sandbox: Any, credentials: Any, runner: Any,
                                                       spy_run: list[Any]) -> None:
-    """max_attempts=1 and no Prefect retries: a 429 within max_rate_limit_wait still loses nothing."""
+    """No Prefect retries, any max_attempts: a 429 within max_rate_limit_wait is waited out by the door
+    (with its spread, outside the transport's attempts and deadline) and loses nothing."""
     sb, _ = sandbox
-    project = _project(runner, "SHW")
-    once = credentials.model_copy(update={"max_attempts": 1})
+    project = _project(runner, f"SH{attempts}")
+    once = credentials.model_copy(update={"max_attempts": attempts})
     create = tasks.create_case.with_options(retries=0)
     states: list[Any] = []
 
@@ -108,7 +110,7 @@ def test_a_short_429_is_waited_in_the_run_not_retried(sandbox: Any, credentials:
     sb.clear_faults()
     assert all(s.is_completed() and _task_run(s).run_count == 1 for s in states)
     assert [outcome for _, outcome, _ in spy_run] == ["ok", "RateLimitedError", "ok"]
-    assert sorted(_titles(runner, "SHW")) == ["a", "b"]
+    assert sorted(_titles(runner, f"SH{attempts}")) == ["a", "b"]
 
 
 def test_the_block_is_loaded_once_per_flow_run(credentials: Any, runner: Any,

@@ -12,6 +12,12 @@ a rate-limited case is delayed, never lost.
 
 Waiters add a spread to the API's wait, so workers that were refused in the same
 window do not all return at the same instant of the next one.
+
+The doors run calls on ``door_connection(connection)``: its transport hands every
+429 that names a wait straight to the door instead of waiting itself, so a 429
+never uses one of the transport's attempts and many 429 waits never run out the
+transport's per-call deadline (which would turn a rate-limited create into a
+timeout that is not safe to retry).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from ..runtime.connection import Connection
 from ..runtime.errors import RateLimitedError
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "DEFAULT_RATE_LIMIT_DEADLINE",
     "pause",
     "path_target",
+    "door_connection",
     "call_through_rate_limits",
     "acall_through_rate_limits",
 ]
@@ -64,6 +72,12 @@ def _period(headers: Mapping[str, str] | None) -> float | None:
             except ValueError:
                 return None
     return None
+
+
+def door_connection(connection: Connection) -> Connection:
+    """*connection* with a transport that raises every 429 naming a wait, for the door to wait out."""
+    return connection.with_options(retry=connection.retry.with_options(max_rate_limit_wait=0)) \
+        if connection.retry.max_rate_limit_wait else connection
 
 
 def path_target(manifest: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> str:

@@ -83,6 +83,7 @@ from ._pacing import (
     DEFAULT_RATE_LIMIT_DEADLINE,
     acall_through_rate_limits,
     call_through_rate_limits,
+    door_connection,
     pause,
     path_target,
 )
@@ -548,7 +549,7 @@ def _run_sync(call: _Call, credentials: Credentials, arguments: Mapping[str, Any
     connection, settings = _settings(credentials)
     settings = _with_options(settings, call)
 
-    with _local_slot(connection, settings.max_concurrency), Runner(connection) as runner:
+    with _local_slot(connection, settings.max_concurrency), Runner(door_connection(connection)) as runner:
         def attempt() -> Any:
             with _engine_slot(settings):
                 return runner.run(call.action_id, inputs)
@@ -574,7 +575,7 @@ async def _run_async(call: _Call, credentials: Credentials, arguments: Mapping[s
     connection, settings = await _asettings(credentials)
     settings = _with_options(settings, call)
 
-    async with _alocal_slot(connection, settings.max_concurrency), Runner(connection) as runner:
+    async with _alocal_slot(connection, settings.max_concurrency), Runner(door_connection(connection)) as runner:
         async def attempt() -> Any:
             async with _aengine_slot(settings):
                 return await runner.arun(call.action_id, inputs)

@@ -223,7 +223,7 @@ class DatadogCasesHook(BaseHook):
         """
         settings = self.settings
         limit = settings.max_rate_limit_wait if max_rate_limit_wait is None else max_rate_limit_wait
-        with self.get_runner(max_rate_limit_wait=limit) as runner:
+        with self.get_runner(max_rate_limit_wait=0) as runner:  # every 429 comes back here (_pacing)
             return call_through_rate_limits(lambda: runner.run(action, inputs or {}), what=action,
                                             max_wait=limit, deadline=settings.rate_limit_deadline,
                                             logger=self.log)
