@@ -104,7 +104,7 @@ def test_a_short_429_is_waited_in_the_run_not_retried(attempts: int, sandbox: An
             states.append(create(credentials=once, title=title, type_id=CASE_TYPE, project_id=project,
                                  return_state=True))
 
-    sb.set_faults(rate_limit=1, rate_period=2)
+    sb.set_faults(rate_limit=1, rate_period=3)  # the second task run starts well within 3 s of the first
     spy_run.clear()
     two()
     sb.clear_faults()
