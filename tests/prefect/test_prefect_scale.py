@@ -284,3 +284,25 @@ def test_async_gather_under_a_rate_limit_loses_nothing(tmp_path: Path) -> None:
     REPORT.append(f"prefect, 60 async creates in one gather, limit 10/2 s, max_attempts=1: {len(set(made))} created, "
                   f"{lost} lost, {duplicated} duplicated; {server.summary()}; {elapsed:.1f} s")
     assert lost == 0 and duplicated == 0
+
+
+def test_a_task_with_limits_travels_to_worker_processes_with_them() -> None:
+    """A limit variant is not importable by name, so cloudpickle sends it by value, limits included (Dask)."""
+    import pickle
+    import subprocess
+    import sys
+
+    import cloudpickle
+
+    paced = case_task("get_case", rate_limit="dd-rate", concurrency_limit="dd-slots")
+    payload = cloudpickle.dumps(paced)
+    script = (
+        "import pickle, sys\n"
+        "task = pickle.loads(sys.stdin.buffer.read())\n"
+        "call = next(c.cell_contents for c in task.fn.__closure__ if type(c.cell_contents).__name__ == '_Call')\n"
+        "print(call.action_id, *call.limits)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=payload, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["datadog.get_case", "dd-rate", "dd-slots"]
+    assert pickle.loads(cloudpickle.dumps(tasks.get_case)).fn is tasks.get_case.fn  # the plain task: by reference
