@@ -61,13 +61,21 @@ def _titles(runner: Any, key: str) -> list[str]:
     return [c["attributes"]["title"] for c in runner.iterate("search_cases", {"filter": f"project:{key}"})]
 
 
-def test_a_retry_after_a_429_waits_at_least_retry_after(sandbox: Any, credentials: Any, runner: Any,
+@pytest.mark.parametrize("made_by", ["case_task", "with_options"])
+def test_a_retry_after_a_429_waits_at_least_retry_after(made_by: str, sandbox: Any, credentials: Any, runner: Any,
                                                         spy_run: list[Any]) -> None:
-    """max_rate_limit_wait=0 hands every 429 to Prefect; with retry_delay_seconds=0 the retry still waits."""
+    """max_rate_limit_wait=0 hands every 429 to Prefect; with retry_delay_seconds=0 the retry still waits.
+
+    Through ``case_task`` Prefect itself schedules the retry for then (``RetryDelays``);
+    delays set later with ``with_options`` are plain numbers, and the retried run waits.
+    """
     sb, _ = sandbox
-    project = _project(runner, "RAW")
+    project = _project(runner, f"RA{made_by[0].upper()}")
     impatient = credentials.model_copy(update={"max_attempts": 1, "max_rate_limit_wait": 0})
-    create = tasks.create_case.with_options(retries=3, retry_delay_seconds=0)
+    if made_by == "case_task":
+        create = case_task("create_case", retries=3, retry_delay_seconds=0)
+    else:
+        create = tasks.create_case.with_options(retries=3, retry_delay_seconds=0)
     states: list[Any] = []
 
     @flow
@@ -84,7 +92,16 @@ def test_a_retry_after_a_429_waits_at_least_retry_after(sandbox: Any, credential
     (first, outcome, retry_after), (second, again, _) = spy_run
     assert outcome == "RateLimitedError" and again == "ok" and retry_after is not None and retry_after >= 1
     assert second - first >= retry_after
-    assert _titles(runner, "RAW") == ["once"]
+    assert _titles(runner, f"RA{made_by[0].upper()}") == ["once"]
+    with get_client(sync_client=True) as client:
+        history = client.read_task_run_states(states[0].state_details.task_run_id)
+    waiting = [state for state in history if state.name == "AwaitingRetry"]
+    if made_by == "case_task":  # Prefect's own schedule (the 0.1: its timestamp is taken a moment later)
+        assert len(waiting) == 1
+        scheduled = (waiting[0].state_details.scheduled_time - waiting[0].timestamp).total_seconds()
+        assert scheduled >= retry_after - 0.1
+    else:
+        assert waiting == []  # a delay of 0: Prefect retried at once, and the run waited by itself
 
 
 @pytest.mark.parametrize("attempts", [1, 4])

@@ -98,6 +98,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_DELAY_SECONDS",
     "DEFAULT_ASYNC_CONCURRENCY",
+    "RetryDelays",
 ]
 
 #: Prefect-level retries of every task by default (on top of the transport's own attempts).
@@ -508,6 +509,39 @@ def _retry_wait(logger: Any) -> float:
     return max(left, 0.0)
 
 
+class RetryDelays(list):  # type: ignore[type-arg]
+    """Prefect retry delays that are never shorter than the wait a 429 asked of this task run.
+
+    Prefect reads ``retry_delay_seconds[n]`` in the failed run's context when it
+    schedules the retry, so the retry is scheduled (and shown) for when the API
+    allows it.  The tasks of this module use it for their delays; the retried run
+    also waits out any remainder itself (jitter, or delays given later through
+    ``with_options``), so a retry never calls sooner than ``retry_after``.
+    """
+
+    def __getitem__(self, index: Any) -> Any:
+        delay = super().__getitem__(index)
+        if isinstance(index, slice):
+            return delay
+        run_id = _task_run_id()
+        with _LOCK:
+            moment = _NOT_BEFORE.get(run_id) if run_id is not None else None
+        return delay if moment is None else max(float(delay), moment - time.monotonic())
+
+
+def _retry_delays(delays: Any, retries: int) -> Any:
+    """*delays* (a number, a list, or Prefect's callable of the retries) as ``RetryDelays``; None as it is."""
+    if callable(delays):
+        delays = delays(retries)
+    if isinstance(delays, (RetryDelays, bool)):
+        return delays
+    if isinstance(delays, (int, float)):
+        return RetryDelays([delays])
+    if isinstance(delays, list):
+        return RetryDelays(delays)
+    return delays
+
+
 def _logger() -> Any:
     """The run logger inside a Prefect run; this module's logger when a task function is called directly."""
     from prefect.exceptions import MissingContextError
@@ -708,6 +742,7 @@ def case_task(action: Any, *, asynchronous: bool = False, retry_non_idempotent: 
         "cache_policy": NO_CACHE,
     }
     options.update(task_options)
+    options["retry_delay_seconds"] = _retry_delays(options["retry_delay_seconds"], options["retries"])
     built: Task[Any, Any] = task(_function(manifest, asynchronous, limits), **options)
     if plain:
         with _LOCK:
