@@ -244,7 +244,9 @@ def _mapped_creates(credentials: Any, project: str, titles: list[str]) -> Any:
 @pytest.mark.parametrize("paced", [False, True], ids=["waits-only", "prefect-rate-limit"])
 def test_a_rate_limited_mapped_flow_loses_no_case(paced: bool, tmp_path: Path,
                                                   capfd: pytest.CaptureFixture[str]) -> None:
-    """40 mapped creates on threads against ``dd-cases serve --rate-limit 10 --rate-period 2``, max_attempts=1.
+    """40 mapped creates on threads (all at once) against ``dd-cases serve --rate-limit 10 --rate-period 2``.
+
+    max_attempts=1: every 429 is the door's to wait out.
 
     Without pacing the workers meet 429s and wait them out; with a Prefect rate
     limit (4 slots, 4 a second: under 10 per 2 s) they mostly never meet one.
