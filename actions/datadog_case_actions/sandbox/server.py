@@ -100,6 +100,9 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 made a burst of fresh connections (many workers at once, on a loaded
+    # machine) meet "connection reset by peer"; a worker pool connects all at once.
+    request_queue_size = 128
 
     def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                  quiet: bool = True, allow_remote: bool = False) -> None:
