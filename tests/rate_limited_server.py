@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 _URL = re.compile(r"sandbox on (http://127\.0\.0\.1:\d+)")
 _STATUS = re.compile(r'"[A-Z]+ (\S+) HTTP/1\.1" (\d{3}) ')
@@ -28,7 +29,7 @@ class ServerLog:
         self.lines: list[str] = []
         self._ready = threading.Event()
 
-    def _read(self, stream: "subprocess.IO[str]") -> None:  # type: ignore[name-defined]
+    def _read(self, stream: IO[str]) -> None:
         for line in stream:
             self.lines.append(line)
             found = _URL.search(line)
