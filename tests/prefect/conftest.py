@@ -68,3 +68,7 @@ def _stop_the_ephemeral_api() -> Iterator[None]:
     EventsWorker.drain_all(timeout=30)
     for server in list(getattr(SubprocessASGIServer, "_instances", {}).values()):
         server.stop()
+
+
+# The suite prints what its rate-limited runs measured at the end (a pytest hook).
+from tests.rate_limited_server import pytest_terminal_summary  # noqa: E402,F401

@@ -27,8 +27,22 @@ are not idempotent (creates, comments) only when the request surely was not
 applied (a 429, or a connection that never reached the server).  Bad input,
 bad credentials, 404s and conflicts fail at once.
 
+Rate limits (Datadog's limit belongs to the organisation, not to a worker): a 429
+is waited out inside the task run when the API asks for at most
+``max_rate_limit_wait`` seconds, and the call is made again without using an
+attempt or a Prefect retry, so no case is lost whatever ``max_attempts`` says.
+A longer wait fails the run with the ``RateLimitedError``; Prefect's retry then
+starts no sooner than the API's ``retry_after``, whatever ``retry_delay_seconds``
+says.  Across workers, name a Prefect global concurrency limit: ``rate_limit_name``
+(a limit with slot decay: one slot per call, Prefect's ``rate_limit``) and/or
+``concurrency_limit_name`` (a slot held during each call), on the credentials
+block or as ``case_task(..., rate_limit=..., concurrency_limit=...)``.  Async
+tasks take one of ``max_concurrency`` slots per event loop (8 by default), so an
+``asyncio.gather`` over thousands of calls cannot stampede.
+
 Each task run builds its own ``Runner`` from the credentials and closes it at the
-end: no pool is shared between task runs, threads or worker processes.
+end: no pool is shared between task runs, threads or worker processes.  A block
+given by name is loaded once per flow run and worker process, not once per task run.
 
 Secrets: the block holds keys as ``SecretStr`` (masked in reprs, the UI and
 serialized parameters); they become ``Secret`` values of a ``Connection`` inside
@@ -42,12 +56,17 @@ Needs the ``[prefect]`` extra (Prefect 3).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 import re
 import threading
-from collections.abc import Mapping
-from typing import Annotated, Any, cast
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Annotated, Any, NamedTuple, cast
 
 from prefect import get_run_logger, task
 from prefect.blocks.core import Block
@@ -57,8 +76,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_core import to_jsonable_python
 
 from ..runtime.connection import SANDBOX_SITE, Connection, RetryPolicy, site_url
-from ..runtime.errors import ActionError, ConfigurationError, safe_to_retry
+from ..runtime.errors import ActionError, ConfigurationError, RateLimitedError, safe_to_retry
 from ..typed import input_model
+from ._pacing import (
+    DEFAULT_MAX_RATE_LIMIT_WAIT,
+    DEFAULT_RATE_LIMIT_DEADLINE,
+    acall_through_rate_limits,
+    call_through_rate_limits,
+    door_connection,
+    pause,
+    path_target,
+)
 
 __all__ = [
     "DatadogCasesCredentials",
@@ -69,11 +97,18 @@ __all__ = [
     "retry_condition",
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_DELAY_SECONDS",
+    "DEFAULT_ASYNC_CONCURRENCY",
+    "RetryDelays",
 ]
 
 #: Prefect-level retries of every task by default (on top of the transport's own attempts).
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_DELAY_SECONDS: list[float] = [10, 60]
+#: Calls of async tasks in flight at once per event loop, unless the credentials say otherwise.
+DEFAULT_ASYNC_CONCURRENCY = 8
+
+#: Guards this module's caches (tasks, functions, loaded blocks, semaphores).
+_LOCK = threading.RLock()
 
 #: Keyword names of Prefect's own on a task call; an input of that name could not be passed.
 _RESERVED = frozenset({"credentials", "wait_for", "return_state"})
@@ -130,7 +165,31 @@ connection = credentials.connection()                     # a runtime Connection
     max_attempts: int = Field(
         default=4, ge=1,
         description="Attempts the transport makes within one task run (429 waits, backoff on 5xx for idempotent "
-        "actions). 1 leaves all retrying to Prefect's task retries.",
+        "actions). 1 leaves all retrying to Prefect's task retries; rate-limit waits never count as attempts.",
+    )
+    max_rate_limit_wait: float = Field(
+        default=DEFAULT_MAX_RATE_LIMIT_WAIT, ge=0,
+        description="The longest wait a 429 may ask for that a task run sits out and then calls again (not counted "
+        "as an attempt or a retry). A longer wait fails the run; Prefect's retry then waits at least that long.",
+    )
+    rate_limit_deadline: float = Field(
+        default=DEFAULT_RATE_LIMIT_DEADLINE, gt=0,
+        description="The longest total a task run spends waiting out 429s before it fails to Prefect's retries.",
+    )
+    rate_limit_name: str | None = Field(
+        default=None,
+        description="A Prefect global concurrency limit with slot decay: each call takes one slot first "
+        "(prefect.concurrency rate_limit), pacing every worker of the deployment together.",
+    )
+    concurrency_limit_name: str | None = Field(
+        default=None,
+        description="A Prefect global concurrency limit: each call holds one slot while it runs, bounding calls "
+        "in flight across every worker.",
+    )
+    max_concurrency: int | None = Field(
+        default=None, ge=1,
+        description=f"Calls in flight at once per worker process (sync tasks) or event loop (async tasks; "
+        f"{DEFAULT_ASYNC_CONCURRENCY} when empty).",
     )
 
     # Checked field by field: a validation error then carries only the offending value, never the keys.
@@ -158,7 +217,8 @@ connection = credentials.connection()                     # a runtime Connection
         def reveal(value: SecretStr | None) -> str | None:
             return value.get_secret_value() if value is not None and value.get_secret_value() else None
 
-        retry = RetryPolicy(max_attempts=self.max_attempts, retry=self.max_attempts > 1)
+        retry = RetryPolicy(max_attempts=self.max_attempts, retry=self.max_attempts > 1,
+                            max_rate_limit_wait=self.max_rate_limit_wait)
         return Connection(
             api_key=reveal(self.api_key),
             app_key=reveal(self.app_key),
@@ -251,27 +311,235 @@ def _inputs(fields: Mapping[str, tuple[str, bool]], arguments: Mapping[str, Any]
     return out
 
 
-def _connection(credentials: Credentials) -> Connection:
+class _Settings(NamedTuple):
+    """How one task run calls: the rate-limit waits, the Prefect limits to take, the local bound."""
+
+    max_rate_limit_wait: float = DEFAULT_MAX_RATE_LIMIT_WAIT
+    rate_limit_deadline: float = DEFAULT_RATE_LIMIT_DEADLINE
+    rate_limit: str | None = None
+    concurrency_limit: str | None = None
+    max_concurrency: int | None = None
+
+
+def _block_settings(block: DatadogCasesCredentials) -> _Settings:
+    return _Settings(block.max_rate_limit_wait, block.rate_limit_deadline, block.rate_limit_name or None,
+                     block.concurrency_limit_name or None, block.max_concurrency)
+
+
+def _resolved(credentials: Credentials, block: DatadogCasesCredentials | None) -> tuple[Connection, _Settings]:
+    if block is not None:
+        return block.connection(), _block_settings(block)
     if isinstance(credentials, Connection):
-        return credentials
+        return credentials, _Settings(max_rate_limit_wait=credentials.retry.max_rate_limit_wait)
     if isinstance(credentials, DatadogCasesCredentials):
-        return credentials.connection()
+        return credentials.connection(), _block_settings(credentials)
     if credentials is None:
-        return Connection.from_env()
-    if isinstance(credentials, str):
-        block = cast(DatadogCasesCredentials, DatadogCasesCredentials.load(credentials, _sync=True))  # type: ignore[call-arg]
-        return block.connection()
+        connection = Connection.from_env()
+        return connection, _Settings(max_rate_limit_wait=connection.retry.max_rate_limit_wait)
     raise ConfigurationError(
         "credentials must be a DatadogCasesCredentials block, its name, or a Connection; "
         f"got {type(credentials).__name__}"
     )
 
 
-async def _aconnection(credentials: Credentials) -> Connection:
-    if isinstance(credentials, str):
-        loaded = cast(DatadogCasesCredentials, await DatadogCasesCredentials.aload(credentials))
-        return loaded.connection()
-    return _connection(credentials)
+# A block named by the tasks is loaded once per flow run (and worker process), not once per task run:
+# 240 mapped tasks made 240 API reads of the same block.  A new flow run loads it afresh (rotated keys).
+_BLOCKS: "OrderedDict[tuple[Any, str], DatadogCasesCredentials]" = OrderedDict()
+_BLOCK_LOCKS: dict[tuple[Any, str], threading.Lock] = {}
+_ABLOCK_LOCKS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, str], asyncio.Lock]]" = (
+    weakref.WeakKeyDictionary())
+_MAX_BLOCKS = 64
+
+
+def _flow_run_id() -> Any:
+    """The id of the flow run this task run belongs to (None outside a flow run: nothing is cached)."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    task_run = TaskRunContext.get()
+    if task_run is not None and task_run.task_run.flow_run_id is not None:
+        return task_run.task_run.flow_run_id
+    flow_run = FlowRunContext.get()
+    return getattr(getattr(flow_run, "flow_run", None), "id", None)
+
+
+def _cached(key: tuple[Any, str]) -> DatadogCasesCredentials | None:
+    with _LOCK:
+        return _BLOCKS.get(key)
+
+
+def _keep(key: tuple[Any, str], block: DatadogCasesCredentials) -> DatadogCasesCredentials:
+    with _LOCK:
+        _BLOCKS[key] = block
+        while len(_BLOCKS) > _MAX_BLOCKS:
+            _BLOCK_LOCKS.pop(_BLOCKS.popitem(last=False)[0], None)
+    return block
+
+
+def _load_block(name: str) -> DatadogCasesCredentials:
+    """The saved block *name*, loaded once per flow run in this process."""
+    key = (_flow_run_id(), name)
+    if key[0] is None:
+        return cast(DatadogCasesCredentials, DatadogCasesCredentials.load(name, _sync=True))  # type: ignore[call-arg]
+    with _LOCK:
+        lock = _BLOCK_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # concurrent first task runs wait for the one load
+        found = _cached(key)
+        if found is None:
+            found = _keep(key, cast(DatadogCasesCredentials,
+                                    DatadogCasesCredentials.load(name, _sync=True)))  # type: ignore[call-arg]
+        return found
+
+
+async def _aload_block(name: str) -> DatadogCasesCredentials:
+    """The async twin of ``_load_block``."""
+    key = (_flow_run_id(), name)
+    if key[0] is None:
+        return cast(DatadogCasesCredentials, await DatadogCasesCredentials.aload(name))
+    found = _cached(key)
+    if found is not None:
+        return found
+    with _LOCK:
+        lock = _ABLOCK_LOCKS.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
+    async with lock:
+        found = _cached(key)
+        if found is None:
+            found = _keep(key, cast(DatadogCasesCredentials, await DatadogCasesCredentials.aload(name)))
+        return found
+
+
+def _settings(credentials: Credentials) -> tuple[Connection, _Settings]:
+    return _resolved(credentials, _load_block(credentials) if isinstance(credentials, str) else None)
+
+
+async def _asettings(credentials: Credentials) -> tuple[Connection, _Settings]:
+    return _resolved(credentials, await _aload_block(credentials) if isinstance(credentials, str) else None)
+
+
+# -- bounds: this process's, then Prefect's global limits ------------------------------------------------------
+
+_SEMAPHORES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_ASEMAPHORES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]]" = (
+    weakref.WeakKeyDictionary())
+
+
+@contextlib.contextmanager
+def _local_slot(connection: Connection, limit: int | None) -> Iterator[None]:
+    """One of *limit* slots per process and API (no bound when None: the task runner's workers bound it)."""
+    if limit is None:
+        yield
+        return
+    with _LOCK:
+        semaphore = _SEMAPHORES.setdefault((connection.url, limit), threading.BoundedSemaphore(limit))
+    with semaphore:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _alocal_slot(connection: Connection, limit: int | None) -> AsyncIterator[None]:
+    """One of *limit* slots per event loop and API (``DEFAULT_ASYNC_CONCURRENCY`` when None)."""
+    limit = DEFAULT_ASYNC_CONCURRENCY if limit is None else limit
+    with _LOCK:
+        per_loop = _ASEMAPHORES.setdefault(asyncio.get_running_loop(), {})
+        semaphore = per_loop.setdefault((connection.url, limit), asyncio.Semaphore(limit))
+    async with semaphore:
+        yield
+
+
+@contextlib.contextmanager
+def _engine_slot(settings: _Settings) -> Iterator[None]:
+    """Prefect's global limits for one call: a rate-limit slot first, then a concurrency slot held during it."""
+    from prefect.concurrency.sync import concurrency, rate_limit
+
+    if settings.rate_limit:
+        rate_limit(settings.rate_limit, strict=True)  # strict: a misspelt name fails instead of pacing nothing
+    if settings.concurrency_limit:
+        with concurrency(settings.concurrency_limit, strict=True):
+            yield
+    else:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _aengine_slot(settings: _Settings) -> AsyncIterator[None]:
+    """The async twin of ``_engine_slot``."""
+    from prefect.concurrency.asyncio import concurrency, rate_limit
+
+    if settings.rate_limit:
+        await rate_limit(settings.rate_limit, strict=True)
+    if settings.concurrency_limit:
+        async with concurrency(settings.concurrency_limit, strict=True):
+            yield
+    else:
+        yield
+
+
+# -- a Prefect retry after a 429 starts no sooner than the API asked --------------------------------------------
+
+#: task run id -> the monotonic time before which its next try must not call (a rate-limited run failed).
+_NOT_BEFORE: dict[Any, float] = {}
+
+
+def _task_run_id() -> Any:
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    return None if context is None else context.task_run.id
+
+
+def _remember_wait(error: ActionError) -> None:
+    """After a rate-limited run fails to Prefect: its retry must wait what the API asked."""
+    run_id = _task_run_id()
+    if run_id is None or not isinstance(error, RateLimitedError):
+        return
+    now = time.monotonic()
+    with _LOCK:
+        for stale in [key for key, moment in _NOT_BEFORE.items() if moment < now]:
+            del _NOT_BEFORE[stale]
+        _NOT_BEFORE[run_id] = now + pause(error)
+
+
+def _retry_wait(logger: Any) -> float:
+    """Seconds this try must still wait before calling (0 unless its previous try was rate limited)."""
+    run_id = _task_run_id()
+    with _LOCK:
+        moment = _NOT_BEFORE.pop(run_id, None) if run_id is not None else None
+    left = 0.0 if moment is None else moment - time.monotonic()
+    if left > 0:
+        logger.info("waiting %.1fs more before this retry: the API's rate limit asked for it", left)
+    return max(left, 0.0)
+
+
+class RetryDelays(list):  # type: ignore[type-arg]
+    """Prefect retry delays that are never shorter than the wait a 429 asked of this task run.
+
+    Prefect reads ``retry_delay_seconds[n]`` in the failed run's context when it
+    schedules the retry, so the retry is scheduled (and shown) for when the API
+    allows it.  The tasks of this module use it for their delays; the retried run
+    also waits out any remainder itself (jitter, or delays given later through
+    ``with_options``), so a retry never calls sooner than ``retry_after``.
+    """
+
+    def __getitem__(self, index: Any) -> Any:
+        delay = super().__getitem__(index)
+        if isinstance(index, slice):
+            return delay
+        run_id = _task_run_id()
+        with _LOCK:
+            moment = _NOT_BEFORE.get(run_id) if run_id is not None else None
+        return delay if moment is None else max(float(delay), moment - time.monotonic())
+
+
+def _retry_delays(delays: Any, retries: int) -> Any:
+    """*delays* (a number, a list, or Prefect's callable of the retries) as ``RetryDelays``; None as it is."""
+    if callable(delays):
+        delays = delays(retries)
+    if isinstance(delays, (RetryDelays, bool)):
+        return delays
+    if isinstance(delays, (int, float)):
+        return RetryDelays([delays])
+    if isinstance(delays, list):
+        return RetryDelays(delays)
+    return delays
 
 
 def _logger() -> Any:
@@ -289,42 +557,77 @@ def _log_failure(logger: Any, action_id: str, error: ActionError, idempotent: bo
     logger.warning("%s failed (%s, %s): %s", action_id, type(error).__name__, retry, error.message)
 
 
-def _run_sync(action_id: str, fields: Mapping[str, tuple[str, bool]], idempotent: bool,
-              credentials: Credentials, arguments: Mapping[str, Any]) -> Any:
+class _Call(NamedTuple):
+    """What a task function knows of its action."""
+
+    action_id: str
+    fields: Mapping[str, tuple[str, bool]]
+    idempotent: bool
+    manifest: Mapping[str, Any]
+    limits: tuple[str | None, str | None]  # rate_limit, concurrency_limit given as task options
+
+
+def _with_options(settings: _Settings, call: _Call) -> _Settings:
+    rate, concurrency = call.limits
+    return settings._replace(rate_limit=rate or settings.rate_limit,
+                             concurrency_limit=concurrency or settings.concurrency_limit)
+
+
+def _run_sync(call: _Call, credentials: Credentials, arguments: Mapping[str, Any]) -> Any:
     from ..runtime.runner import Runner
 
     logger = _logger()
-    inputs = _inputs(fields, arguments)
-    with Runner(_connection(credentials)) as runner:
+    inputs = _inputs(call.fields, arguments)
+    what = call.action_id + path_target(call.manifest, inputs)
+    time.sleep(_retry_wait(logger))
+    connection, settings = _settings(credentials)
+    settings = _with_options(settings, call)
+
+    with _local_slot(connection, settings.max_concurrency), Runner(door_connection(connection)) as runner:
+        def attempt() -> Any:
+            with _engine_slot(settings):
+                return runner.run(call.action_id, inputs)
+
         try:
-            result = runner.run(action_id, inputs)
+            result = call_through_rate_limits(attempt, what=what, max_wait=settings.max_rate_limit_wait,
+                                              deadline=settings.rate_limit_deadline, logger=logger)
         except ActionError as error:
-            _log_failure(logger, action_id, error, idempotent)
+            _remember_wait(error)
+            _log_failure(logger, what, error, call.idempotent)
             raise
-    logger.info("%s succeeded", action_id)
+    logger.info("%s succeeded", what)
     return result
 
 
-async def _run_async(action_id: str, fields: Mapping[str, tuple[str, bool]], idempotent: bool,
-                     credentials: Credentials, arguments: Mapping[str, Any]) -> Any:
+async def _run_async(call: _Call, credentials: Credentials, arguments: Mapping[str, Any]) -> Any:
     from ..runtime.runner import Runner
 
     logger = _logger()
-    inputs = _inputs(fields, arguments)
-    async with Runner(await _aconnection(credentials)) as runner:
+    inputs = _inputs(call.fields, arguments)
+    what = call.action_id + path_target(call.manifest, inputs)
+    await asyncio.sleep(_retry_wait(logger))
+    connection, settings = await _asettings(credentials)
+    settings = _with_options(settings, call)
+
+    async with _alocal_slot(connection, settings.max_concurrency), Runner(door_connection(connection)) as runner:
+        async def attempt() -> Any:
+            async with _aengine_slot(settings):
+                return await runner.arun(call.action_id, inputs)
+
         try:
-            result = await runner.arun(action_id, inputs)
+            result = await acall_through_rate_limits(attempt, what=what, max_wait=settings.max_rate_limit_wait,
+                                                     deadline=settings.rate_limit_deadline, logger=logger)
         except ActionError as error:
-            _log_failure(logger, action_id, error, idempotent)
+            _remember_wait(error)
+            _log_failure(logger, what, error, call.idempotent)
             raise
-    logger.info("%s succeeded", action_id)
+    logger.info("%s succeeded", what)
     return result
 
 
 # -- the task functions: typed signatures from the input models --------------------------------------------------
 
-_LOCK = threading.RLock()
-_FUNCTIONS: dict[tuple[str, bool], Any] = {}
+_FUNCTIONS: dict[tuple[str, bool, tuple[str | None, str | None]], Any] = {}
 _TASKS: dict[tuple[str, bool], Task[Any, Any]] = {}
 
 
@@ -346,11 +649,14 @@ def _docstring(manifest: Mapping[str, Any], model: type[BaseModel]) -> str:
     return "\n".join(lines)
 
 
-def _function(action: Any, asynchronous: bool) -> Any:
-    """The function behind an action's task: keyword-only parameters typed from its input model."""
+def _function(action: Any, asynchronous: bool, limits: tuple[str | None, str | None] = (None, None)) -> Any:
+    """The function behind an action's task: keyword-only parameters typed from its input model.
+
+    *limits* are the Prefect global limits (rate limit, concurrency) named as task options.
+    """
     manifest = _manifest(action)
     action_id = manifest["id"]
-    key = (action_id, asynchronous)
+    key = (action_id, asynchronous, limits)
     with _LOCK:
         found = _FUNCTIONS.get(key)
         if found is not None:
@@ -360,15 +666,15 @@ def _function(action: Any, asynchronous: bool) -> Any:
         if clash:
             raise ConfigurationError(f"inputs named {sorted(clash)} cannot be task parameters", action_id=action_id)
         fields = {name: (f.serialization_alias or name, f.is_required()) for name, f in model.model_fields.items()}
-        idempotent = bool(manifest.get("idempotent"))
+        call = _Call(action_id, fields, bool(manifest.get("idempotent")), manifest, limits)
 
         if asynchronous:
             async def action_task(credentials: Credentials = None, **arguments: Any) -> Any:
-                return await _run_async(action_id, fields, idempotent, credentials, arguments)
+                return await _run_async(call, credentials, arguments)
             function: Any = action_task
         else:
             def action_task(credentials: Credentials = None, **arguments: Any) -> Any:  # type: ignore[misc]
-                return _run_sync(action_id, fields, idempotent, credentials, arguments)
+                return _run_sync(call, credentials, arguments)
             function = action_task
 
         parameters = [inspect.Parameter("credentials", inspect.Parameter.KEYWORD_ONLY, default=None,
@@ -385,8 +691,10 @@ def _function(action: Any, asynchronous: bool) -> Any:
         function.__signature__ = inspect.Signature(parameters, return_annotation=Any)
         function.__annotations__ = annotations
         function.__name__ = short
-        # Importable by this dotted path, so (cloud)pickle sends tasks to worker processes by reference.
-        function.__qualname__ = f"{'_async_functions' if asynchronous else '_functions'}.{short}"
+        # Importable by this dotted path, so (cloud)pickle sends tasks to worker processes by reference;
+        # a variant with limits is not importable and travels by value (cloudpickle checks identity).
+        namespace = "_async_functions" if asynchronous else "_functions"
+        function.__qualname__ = f"{namespace}.{short}" if limits == (None, None) else f"case_task.<locals>.{short}"
         function.__module__ = __name__
         function.__doc__ = _docstring(manifest, model)
         function.action_id = action_id
@@ -402,17 +710,22 @@ def _run_name(manifest: Mapping[str, Any]) -> str:
 
 
 def case_task(action: Any, *, asynchronous: bool = False, retry_non_idempotent: bool = False,
+              rate_limit: str | None = None, concurrency_limit: str | None = None,
               **task_options: Any) -> Task[Any, Any]:
     """The Prefect task of *action* (``"create_case"``, ``"datadog.create_case"``, an ``Action``).
 
-    *asynchronous* gives the ``async`` variant.  *task_options* are ``@task``
-    options overriding the defaults (``retries``, ``retry_delay_seconds``,
-    ``tags``, ``timeout_seconds``, ``task_run_name``…).  Without options the
-    task is built once per action and reused.
+    *asynchronous* gives the ``async`` variant.  *rate_limit* and
+    *concurrency_limit* name Prefect global concurrency limits each call takes a
+    slot of (over the credentials block's ``rate_limit_name`` and
+    ``concurrency_limit_name``).  *task_options* are ``@task`` options overriding
+    the defaults (``retries``, ``retry_delay_seconds``, ``tags``,
+    ``timeout_seconds``, ``task_run_name``…).  Without options the task is built
+    once per action and reused.
     """
     manifest = _manifest(action)
     key = (manifest["id"], asynchronous)
-    plain = not task_options and not retry_non_idempotent
+    limits = (rate_limit or None, concurrency_limit or None)
+    plain = not task_options and not retry_non_idempotent and limits == (None, None)
     if plain:
         found = _TASKS.get(key)
         if found is not None:
@@ -429,7 +742,8 @@ def case_task(action: Any, *, asynchronous: bool = False, retry_non_idempotent: 
         "cache_policy": NO_CACHE,
     }
     options.update(task_options)
-    built: Task[Any, Any] = task(_function(manifest, asynchronous), **options)
+    options["retry_delay_seconds"] = _retry_delays(options["retry_delay_seconds"], options["retries"])
+    built: Task[Any, Any] = task(_function(manifest, asynchronous, limits), **options)
     if plain:
         with _LOCK:
             built = _TASKS.setdefault(key, built)

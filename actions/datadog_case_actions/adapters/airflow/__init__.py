@@ -7,6 +7,7 @@ environment without Airflow.  The hook and operator live in submodules.
     from datadog_case_actions.adapters.airflow.operators import DatadogCaseActionOperator
     from datadog_case_actions.adapters.airflow.hooks import DatadogCasesHook
     from datadog_case_actions.adapters.airflow.decorators import case_task
+    from datadog_case_actions.adapters.airflow.triggers import RateLimitResetTrigger
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def get_provider_info() -> dict[str, Any]:
                 "site": {"label": "Site", "description": "datadoghq.com, datadoghq.eu, us5.datadoghq.com... "
                                                          "or 'sandbox' for the embedded sandbox",
                          "schema": {"type": ["string", "null"]}},
+                "max_attempts": {"label": "Attempts per call",
+                                 "description": "HTTP attempts per call (4); 429 waits never count as failures",
+                                 "schema": {"type": ["integer", "null"], "minimum": 1}},
+                "max_rate_limit_wait": {"label": "Longest rate-limit wait on a worker (s)",
+                                        "description": "A 429 asking for longer defers the task (60)",
+                                        "schema": {"type": ["number", "null"], "minimum": 0}},
+                "max_concurrency": {"label": "Concurrent calls per runner",
+                                    "description": "Across workers, use an Airflow pool",
+                                    "schema": {"type": ["integer", "null"], "minimum": 1}},
             },
             "ui-field-behaviour": {
                 "hidden-fields": ["schema", "login", "port"],
@@ -58,5 +68,7 @@ def get_provider_info() -> dict[str, Any]:
                 "placeholders": {"host": "https://api.datadoghq.com", "site": "datadoghq.com"},
             },
         }],
+        "triggers": [{"integration-name": "Datadog Case Management",
+                      "python-modules": ["datadog_case_actions.adapters.airflow.triggers"]}],
         "task-decorators": [],
     }

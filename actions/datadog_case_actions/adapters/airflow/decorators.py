@@ -7,7 +7,9 @@
         inputs={"case_id": "{{ ti.xcom_pull(task_ids='create_case')['data']['id'] }}", "comment": "on it"})
 
 The arguments of a TaskFlow task are templated, so Jinja and XCom pulls work
-inside ``inputs`` as they do for the operator.
+inside ``inputs`` as they do for the operator.  Rate limits are waited out on the
+worker up to the connection's ``max_rate_limit_wait``; a TaskFlow task cannot
+defer, so for longer waits use ``DatadogCaseActionOperator``.
 """
 
 from __future__ import annotations
