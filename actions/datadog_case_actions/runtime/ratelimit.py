@@ -56,8 +56,8 @@ _UNLIMITED = ""  # the limit name of an operation whose answers carry no rate-li
 class _Budget:
     """One limit's window, as this process knows it."""
 
-    __slots__ = ("remaining", "reset_at", "period", "in_flight", "next_slot", "probe_since", "sent", "shared",
-                 "shared_before")
+    __slots__ = ("remaining", "reset_at", "period", "in_flight", "next_slot", "probe_since", "sent", "sharers",
+                 "sharers_before")
 
     def __init__(self) -> None:
         self.remaining = 0
@@ -67,8 +67,11 @@ class _Budget:
         self.next_slot = 0.0
         self.probe_since: float | None = None
         self.sent = 0  # requests of this process answered in the current window
-        self.shared = False  # others' requests were seen counted in this window
-        self.shared_before = False  # ... or in the one before: pace from the start
+        # How many consumers share the window, as seen from here: what the window counted
+        # over what this process sent (1.0: alone).  The previous window's estimate paces the
+        # start of the next, before its own answers tell.
+        self.sharers = 1.0
+        self.sharers_before = 1.0
 
     def reserve(self, now: float, random: Callable[[], float]) -> float:
         """0.0 when a request may go now (counted as reserved), else the seconds to wait before asking again."""
@@ -81,12 +84,14 @@ class _Budget:
             self.probe_since = now
             self.in_flight += 1
             return 0.0
-        if self.remaining <= 0:
+        if self.remaining <= 0 or self.next_slot >= self.reset_at:
+            # Spent, or this process's share of it is: wait for the next window (never sleep past it).
             return self.reset_at - now + _spread(self.period, random)
-        if self.shared or self.shared_before:
+        if self.sharers > 1.0:
+            # This process's share of what is left, spread over the time left.
             if now < self.next_slot:
                 return self.next_slot - now
-            self.next_slot = now + (self.reset_at - now) / self.remaining
+            self.next_slot = now + (self.reset_at - now) * self.sharers / self.remaining
         self.remaining -= 1
         self.in_flight += 1
         return 0.0
@@ -99,15 +104,20 @@ class _Budget:
         reset_at = now + limits.reset
         if self.reset_at is None or now >= self.reset_at:
             self.reset_at, self.remaining, self.next_slot = reset_at, seen, now
-            self.shared_before, self.shared, self.sent = self.shared, False, 0
+            self.sharers_before, self.sent = self.sharers, 0
         else:
             # Each answer's reset is an upper bound (whole seconds, rounded up): the earliest is the best.
             self.reset_at = min(self.reset_at, reset_at)
             self.remaining = min(self.remaining, seen)
         self.sent += 1
-        # More counted than this process ever sent in the window (answered or in flight): someone else.
-        if limits.limit is None or limits.limit - limits.remaining > self.sent + self.in_flight:
-            self.shared = True
+        mine = self.sent + self.in_flight  # an upper bound of this process's requests the window counted
+        counted = mine + 1 if limits.limit is None else limits.limit - limits.remaining
+        if limits.remaining <= 0:
+            return  # a spent window (a 429) counts no further: it says nothing of who else sends
+        # More counted than this process ever sent in the window: others share it.  The first answer
+        # of a window says little (who probed first), so the last window's estimate holds for it.
+        estimate = max(counted / mine, 1.0)
+        self.sharers = max(estimate, self.sharers_before) if self.sent <= 1 else estimate
 
 
 def _spread(period: float, random: Callable[[], float]) -> float:
