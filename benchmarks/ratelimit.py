@@ -3,9 +3,10 @@
     python benchmarks/ratelimit.py [--processes 4] [--creates 30] [--concurrency 8] [--limit 20] [--period 2]
     .venv-bench/bin/python benchmarks/ratelimit.py     # with the official SDK beside it (benchmarks/run builds it)
 
-A loopback server in this process enforces a Datadog-style FIXED window (windows
-of ``--period`` seconds from the server's start, ``--limit`` requests each,
-429 beyond) and answers every request with the five ``X-RateLimit-*`` headers
+A loopback server in this process (``tests/reliability/windowed.py``, the one the
+reliability tests use) enforces a Datadog-style FIXED window (windows of
+``--period`` seconds from the server's start, ``--limit`` requests each, 429
+beyond) and answers every request with the five ``X-RateLimit-*`` headers
 (``-Reset`` in whole seconds, rounded up, as the API sends it).  N worker
 processes, started together, each create ``--creates`` cases with
 ``--concurrency`` calls in flight; the server records every request, so lost
@@ -25,98 +26,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import multiprocessing
 import sys
-import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests" / "reliability"))  # windowed.py: the server the reliability tests use too
 KEYS = {"api_key": "bench-api-key", "app_key": "bench-app-key"}
 TYPE_ID = "00000000-0000-0000-0000-000000000001"
 PROJECT_ID = "00000000-0000-0000-0000-000000000002"
-
-
-class FixedWindow:
-    """The server's state: the window count, every request's outcome, and the most requests in flight at once."""
-
-    def __init__(self, limit: int, period: float) -> None:
-        self.limit, self.period = limit, period
-        self.lock = threading.Lock()
-        self.started = time.monotonic()
-        self.window = -1
-        self.count = 0
-        self.requests = 0
-        self.limited = 0
-        self.limited_at: list[tuple[int, float]] = []  # (window, seconds into it) of each 429
-        self.titles: list[str] = []
-        self.in_flight = 0
-        self.most_in_flight = 0
-
-    def admit(self) -> tuple[bool, dict[str, str]]:
-        """Count one request in the current window; ``(allowed, headers)``."""
-        with self.lock:
-            now = time.monotonic() - self.started
-            window = int(now // self.period)
-            if window != self.window:
-                self.window, self.count = window, 0
-            self.count += 1
-            self.requests += 1
-            allowed = self.count <= self.limit
-            self.limited += not allowed
-            if not allowed:
-                self.limited_at.append((window, round(now - window * self.period, 2)))
-            reset = max(1, math.ceil((window + 1) * self.period - now))
-            return allowed, {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Period": f"{self.period:g}",
-                             "X-RateLimit-Remaining": str(max(0, self.limit - self.count)),
-                             "X-RateLimit-Reset": str(reset), "X-RateLimit-Name": "cases"}
-
-
-def make_handler(state: FixedWindow, case_document: dict[str, Any]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            with state.lock:
-                state.in_flight += 1
-                state.most_in_flight = max(state.most_in_flight, state.in_flight)
-            try:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                allowed, headers = state.admit()
-                if allowed:
-                    title = json.loads(body)["data"]["attributes"]["title"]
-                    with state.lock:
-                        state.titles.append(title)
-                    document = json.loads(json.dumps(case_document))
-                    document["data"]["id"] = str(uuid.uuid4())
-                    document["data"]["attributes"]["title"] = title
-                    self._answer(201, document, headers)
-                else:
-                    self._answer(429, {"errors": ["Too many requests"]}, headers)
-            finally:
-                with state.lock:
-                    state.in_flight -= 1
-
-        def _answer(self, status: int, document: Any, headers: dict[str, str]) -> None:
-            payload = json.dumps(document).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    return Handler
 
 
 # -- the workers: each a process, started together -----------------------------------------------------
@@ -206,12 +128,10 @@ def run_configuration(kind: str, processes: int, creates: int, concurrency: int,
                       period: float) -> dict[str, Any]:
     """Run one configuration against a fresh server; the figures as a dict."""
     from loopback import canned_bodies
+    from windowed import WindowedServer
 
-    state = FixedWindow(limit, period)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, json.loads(canned_bodies()["POST"])))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    state = WindowedServer(limit, period, document=json.loads(canned_bodies()["POST"]))
+    url = state.url
     context = multiprocessing.get_context("spawn")
     ready, go, out = context.Semaphore(0), context.Event(), context.Queue()
     wanted = [[f"{kind}-{p}-{i}" for i in range(creates)] for p in range(processes)]
@@ -226,8 +146,7 @@ def run_configuration(kind: str, processes: int, creates: int, concurrency: int,
     results = [out.get() for _ in workers]
     for worker in workers:
         worker.join()
-    server.shutdown()
-    server.server_close()
+    state.stop()
     elapsed = max(finished for finished, _ in results) - started
     created = state.titles
     intended = {t for titles in wanted for t in titles}
