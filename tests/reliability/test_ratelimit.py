@@ -191,7 +191,8 @@ def test_a_lone_process_is_not_paced_but_a_shared_window_is() -> None:
     shared.observe("get_case", None, spent(remaining=6, reset="10"), 0.0)  # 4 counted, 1 of them ours
     assert shared.reserve("get_case", 0.0, lambda: 0.0) == (0.0, "cases", False)
     wait = shared.reserve("get_case", 0.0, lambda: 0.0)[0]
-    assert wait == pytest.approx(10.0 * 4 / 6)  # this process's quarter of what is left, over the time left
+    # This process's quarter of what is left (bar the window's last request), over the time left.
+    assert wait == pytest.approx(10.0 * 4 / (6 - 1))
 
 
 # -- fail fast, and the deadline ---------------------------------------------------------------------------

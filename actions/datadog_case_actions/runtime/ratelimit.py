@@ -88,10 +88,13 @@ class _Budget:
             # Spent, or this process's share of it is: wait for the next window (never sleep past it).
             return self.reset_at - now + _spread(self.period, random)
         if self.sharers > 1.0:
-            # This process's share of what is left, spread over the time left.
+            # This process's share of what is left, spread over the time left; the last request of
+            # the window is left to whoever sees it first (the others' answers are not seen at once).
+            if self.remaining <= 1:
+                return self.reset_at - now + _spread(self.period, random)
             if now < self.next_slot:
                 return self.next_slot - now
-            self.next_slot = now + (self.reset_at - now) * self.sharers / self.remaining
+            self.next_slot = now + (self.reset_at - now) * self.sharers / (self.remaining - 1)
         self.remaining -= 1
         self.in_flight += 1
         return 0.0
