@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # not at run time: a sync run imports no asyncio
+    import asyncio
 
 __all__ = ["Limiter"]
 
