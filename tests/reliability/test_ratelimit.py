@@ -8,6 +8,7 @@ with a fake clock.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -93,6 +94,19 @@ def test_the_first_request_of_an_operation_goes_alone() -> None:
     spans = sorted(server.spans)
     first_answered = spans[0][1]
     assert all(arrived >= first_answered for arrived, _ in spans[1:])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_wait_for_the_parents_requests_in_flight() -> None:
+    scope = ratelimit.scope_for("http://127.0.0.1:9", {"DD-API-KEY": "k"}, time.monotonic)
+    assert scope.reserve("get_case", time.monotonic(), lambda: 0.0)[0] == 0.0  # the parent's probe, in flight
+    pid = os.fork()
+    if pid == 0:  # the child: its own first request probes at once, no wait for the parent's answer
+        wait = scope.reserve("get_case", time.monotonic(), lambda: 0.0)[0]
+        os._exit(0 if wait == 0.0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert scope.reserve("get_case", time.monotonic(), lambda: 0.0)[0] == ratelimit.POLL  # the parent still waits
 
 
 # -- bounded concurrency -----------------------------------------------------------------------------------

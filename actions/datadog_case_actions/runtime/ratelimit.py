@@ -247,12 +247,16 @@ def reset() -> None:
 
 
 def _after_fork() -> None:
-    # A thread of the parent may have held a lock at the fork: the child starts with fresh ones
-    # (the budgets themselves stay: they describe the organisation's windows, still true in the child).
+    # A thread of the parent may have held a lock at the fork: the child starts with fresh ones.
+    # The windows stay (they are the organisation's, still true in the child); the parent's
+    # requests in flight are not the child's: none of their answers will come here.
     global _LOCK
     _LOCK = threading.Lock()
     for scope in _SCOPES.values():
         scope.lock = threading.Lock()
+        scope.probes.clear()
+        for budget in scope.budgets.values():
+            budget.in_flight, budget.probe_since = 0, None
 
 
 if hasattr(os, "register_at_fork"):
