@@ -12,11 +12,13 @@ only when that budget has room:
   instead of stampeding blind.
 * A process that sees only its own requests counted (``Limit - Remaining``
   no more than it sent in the window) sends freely until the budget is
-  spent.  Once it sees others' requests counted too, it paces, for the rest
-  of that window and the next: the remaining budget is spread over the time
-  left (``time left / remaining`` between sends).  Every process pacing this way
-  never exhausts the window, however many there are: each sees the others'
-  requests in ``Remaining`` and slows down.
+  spent.  Once it sees others' requests counted too, it estimates how many
+  share the window (what the window counted over what it sent) and paces:
+  its share of the remaining budget, bar the window's last request, spread
+  over the time left.  The first answer of a window keeps the last window's
+  estimate (who probed first says little).  Every process pacing this way
+  reads the others' requests in ``Remaining`` and slows down, so together
+  they spend the window without running past it.
 * A spent budget waits for the reset, plus a random jitter of up to
   ``JITTER`` of the period (at most ``MAX_JITTER`` seconds), so that N
   processes do not all probe the new window at the same instant.  After the
