@@ -218,7 +218,9 @@ def bench_cold(rows: list[tuple[str, str, str]], quick: bool) -> None:
 async def _fanout_ours(url: str, total: int, concurrency: int) -> float:
     from datadog_case_actions import Connection, Runner
 
-    async with Runner(Connection(api_key=KEYS["DD_API_KEY"], app_key=KEYS["DD_APP_KEY"], base_url=url)) as runner:
+    # The semaphore below sets the concurrency, as for the SDK: lift the runner's default async bound.
+    async with Runner(Connection(api_key=KEYS["DD_API_KEY"], app_key=KEYS["DD_APP_KEY"], base_url=url),
+                      max_concurrency=concurrency) as runner:
         await runner.arun("get_case", {"case_id": "OPS-0"})
         gate = asyncio.Semaphore(concurrency)
 

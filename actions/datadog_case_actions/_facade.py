@@ -55,11 +55,16 @@ def _given(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Facade:
-    def __init__(self, connection: Connection | Runner | None = None) -> None:
+    def __init__(self, connection: Connection | Runner | None = None, *, max_concurrency: int | None = None) -> None:
+        """*max_concurrency*: the bound on calls in flight of the runner made here (see ``Runner``)."""
         if isinstance(connection, Runner):
+            if max_concurrency is not None:
+                from .runtime.errors import ConfigurationError
+
+                raise ConfigurationError("max_concurrency belongs to the Runner passed in: set it there")
             self.runner, self._owns_runner = connection, False
         else:
-            self.runner, self._owns_runner = Runner(connection), True
+            self.runner, self._owns_runner = Runner(connection, max_concurrency=max_concurrency), True
 
     @property
     def connection(self) -> Connection:

@@ -36,7 +36,7 @@ def _all_titles(sandbox: Sandbox) -> list[str]:
 def test_a_thousand_concurrent_creates_under_a_rate_limit_all_land_exactly_once(tmp_path: Any, caplog: Any) -> None:
     import logging
 
-    caplog.set_level(logging.WARNING, logger="datadog_case_actions")
+    caplog.set_level(logging.INFO, logger="datadog_case_actions")
     sandbox = Sandbox(":memory:")
     project = _project(sandbox)
     # In-process (AsyncSandboxTransport): fast enough that 250 requests per second is a real limit.
@@ -68,7 +68,8 @@ def test_a_thousand_concurrent_creates_under_a_rate_limit_all_land_exactly_once(
     assert sorted(titles) == [f"load-{i:04d}" for i in range(1000)]  # none lost, none duplicated
     assert len({r["data"]["id"] for r in results}) == 1000
     assert peak < 100 * 2**20, f"peak traced memory {peak / 2**20:.1f} MB"
-    assert caplog.text.count("HTTP 429") >= 10  # the limit was hit, and waited out
+    # The limit was reached and waited out: from its headers, before the 429 (none at all in one process).
+    assert caplog.text.count("rate limit spent") >= 10 and "HTTP 429" not in caplog.text
 
 
 def _child_run(runner: Runner, conn: Any, parent_client_id: int) -> None:

@@ -131,9 +131,12 @@ class RetryPolicy(_Frozen):
 
     ``max_attempts`` counts the first try.  Waits grow as ``backoff_base * 2**n``
     (with jitter, capped at ``backoff_max``); a 429 waits what the rate-limit
-    headers ask for, unless that exceeds ``max_rate_limit_wait``.  ``deadline``
-    bounds the whole call, every attempt and wait included.  Requests that are
-    not idempotent are retried only when they surely never reached the server.
+    headers ask for, unless that exceeds ``max_rate_limit_wait``, and so does a
+    call that finds the shared rate-limit budget spent.  A 429 that comes with
+    the budget headers is not counted in ``max_attempts`` while a ``deadline``
+    bounds the call.  ``deadline`` bounds the whole call, every attempt and wait
+    included.  Requests that are not idempotent are retried only when they
+    surely never reached the server.
     """
 
     __slots__ = ("max_attempts", "backoff_base", "backoff_max", "max_rate_limit_wait", "deadline", "retry")

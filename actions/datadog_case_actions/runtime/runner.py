@@ -4,6 +4,13 @@
 module level reuse a runner per connection, so a workflow that calls many
 actions shares keep-alive connections.  The transport rebuilds its pool in a
 forked child, so a runner created before a fork (Airflow, Celery) keeps working.
+
+``max_concurrency`` bounds the calls of one runner in flight at once, across
+its threads and the tasks of any event loop (one bound for all).  Unset, sync
+calls are not bounded (the caller's thread pool is) and async calls are
+bounded by ``DEFAULT_ASYNC_CONCURRENCY``, so that a ``gather`` over thousands
+of cases cannot stampede; the rate limit itself is paced in the transport
+(``ratelimit.py``), whatever the bound.
 """
 
 from __future__ import annotations
@@ -15,10 +22,15 @@ from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping
 
 from .connection import Connection
+from .errors import ConfigurationError
+from .limiter import Limiter
 from .request import PreparedRequest, build, validate
 from .transport import Transport
 
-__all__ = ["Runner", "run", "arun", "iterate", "aiterate", "prepare", "dry_run_request"]
+__all__ = ["Runner", "run", "arun", "iterate", "aiterate", "prepare", "dry_run_request", "DEFAULT_ASYNC_CONCURRENCY"]
+
+#: The bound on async calls in flight per runner when ``max_concurrency`` is not set.
+DEFAULT_ASYNC_CONCURRENCY = 16
 
 
 _MANIFESTS: dict[str, Mapping[str, Any]] = {}
@@ -82,11 +94,22 @@ def dry_run_request(request: PreparedRequest, connection: Connection) -> dict[st
 
 
 class Runner:
-    """Runs actions over one connection.  Use as a context manager, or call ``close()``."""
+    """Runs actions over one connection.  Use as a context manager, or call ``close()``.
+
+    *max_concurrency* bounds its calls in flight (threads and tasks together); None: sync calls
+    unbounded, async calls at most ``DEFAULT_ASYNC_CONCURRENCY``.
+    """
 
     def __init__(self, connection: Connection | None = None, *, transport: Transport | None = None,
-                 **transport_options: Any) -> None:
+                 max_concurrency: int | None = None, **transport_options: Any) -> None:
         self.connection = connection if connection is not None else Connection.from_env()
+        try:
+            limiter = None if max_concurrency is None else Limiter(max_concurrency)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        self.max_concurrency = max_concurrency
+        self._limiter = limiter
+        self._alimiter = limiter if limiter is not None else Limiter(DEFAULT_ASYNC_CONCURRENCY)
         self.transport = transport if transport is not None else Transport(self.connection, **transport_options)
         self._checked = False
 
@@ -105,7 +128,10 @@ class Runner:
         if dry_run:
             return dry_run_request(request, self.connection)
         self._check()
-        return self.transport.send(request).data
+        if self._limiter is None:
+            return self.transport.send(request).data
+        with self._limiter:
+            return self.transport.send(request).data
 
     async def arun(self, action: Any, inputs: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Any:
         """The async twin of ``run``."""
@@ -113,7 +139,8 @@ class Runner:
         if dry_run:
             return dry_run_request(request, self.connection)
         self._check()
-        return (await self.transport.asend(request)).data
+        async with self._alimiter:
+            return (await self.transport.asend(request)).data
 
     def iterate(self, action: Any, inputs: Mapping[str, Any] | None = None, *,
                 max_items: int | None = None, max_pages: int | None = None) -> Iterator[Any]:

@@ -12,11 +12,19 @@ Rules:
   Unknown fields are kept: reading is tolerant, parsing is not.
 * Bodies are read as a stream, gzip/deflate decoded in bounded steps, and
   refused past ``Connection.max_response_bytes`` decoded bytes.
+* Before each attempt: the shared rate-limit budget (``ratelimit.py``) may
+  ask to wait, paced from the ``X-RateLimit-*`` headers of every earlier
+  answer in the process.  A wait longer than ``max_rate_limit_wait`` is not
+  waited: a ``RateLimitedError`` with ``retry_after`` is raised, nothing sent.
 * 429: wait what ``X-RateLimit-Reset`` (seconds until the window resets) or
   ``Retry-After`` asks, then retry, for any request: a rate-limited request
-  was not processed.  A wait longer than ``max_rate_limit_wait`` is not
-  waited; the ``RateLimitedError`` carries ``retry_after`` instead.  A value
-  that is not a finite number counts as missing (the backoff applies).
+  was not processed (it goes first in the new window; the calls the budget
+  held back follow it with a jitter).  A 429 with the budget headers
+  (``-Remaining`` and ``-Reset``) does not use up ``max_attempts`` while a
+  deadline bounds the waits; a bare ``Retry-After`` counts.  A wait longer than
+  ``max_rate_limit_wait`` is not waited; the ``RateLimitedError`` carries
+  ``retry_after`` instead.  A value that is not a finite number counts as
+  missing (the backoff applies).
 * 5xx, read timeouts, dropped connections: retried only for idempotent
   requests, since a POST may have been applied already.
 * Connect errors and pool timeouts: retried for every request, because the
@@ -47,10 +55,12 @@ from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 import httpx
 
 from .. import __version__
+from . import ratelimit
 from .connection import SANDBOX_SITE, Connection
 from .errors import (
     ActionError,
     ApiError,
+    RateLimitedError,
     TimeoutError,
     TransportError,
     UnexpectedResponseError,
@@ -270,6 +280,47 @@ class _Attempts:
         self.clock = transport.clock
         self.started = self.clock()
         self.attempt = 0
+        self.scope = transport.rate_scope
+        self.reserved: str | None = None  # the budget the attempt in flight counts against
+        self.pending = False  # an attempt is in flight: its reservation is to be handed back
+
+    def pace(self) -> float:
+        """0.0 when the next attempt may go (its budget reserved), else the seconds to wait first.
+
+        Raises when that wait is longer than ``max_rate_limit_wait`` (``RateLimitedError``
+        with ``retry_after``) or than what is left of the deadline: nothing is sent.
+        """
+        wait, self.reserved, spent = self.scope.reserve(self.request.action_id, self.clock(), self.transport.random)
+        if wait <= 0:
+            self.pending = True
+            return 0.0
+        if wait > self.policy.max_rate_limit_wait:
+            raise RateLimitedError(
+                f"the rate limit is spent for {wait:.0f}s more, longer than max_rate_limit_wait "
+                f"({self.policy.max_rate_limit_wait:g}s); not sent", action_id=self.request.action_id,
+                retry_after=math.ceil(wait))
+        left = self.remaining()
+        if left is not None and wait >= left:
+            error = self._deadline_error(None)
+            error.message += f" waiting {wait:.1f}s for the rate limit"
+            error.sent = None if self.attempt else False
+            raise error
+        if spent:
+            log.info("%s %s: rate limit spent; waiting %.2fs for its reset", self.request.method, self.request.path,
+                     wait)
+        return wait
+
+    def answered(self, headers: httpx.Headers) -> None:
+        """Fold an answer's rate-limit headers into the shared budget."""
+        if self.pending:
+            self.pending = False
+            self.scope.observe(self.request.action_id, self.reserved, headers, self.clock())
+
+    def unanswered(self) -> None:
+        """Hand back the reservation of an attempt that got no answer."""
+        if self.pending:
+            self.pending = False
+            self.scope.release(self.request.action_id, self.reserved)
 
     def remaining(self) -> float | None:
         if self.policy.deadline is None:
@@ -310,17 +361,18 @@ class _Attempts:
         # "Equal jitter": half fixed, half random, so synchronized clients spread out.
         return float(min(self.policy.backoff_max, base / 2 + self.transport.random() * base / 2))
 
-    def _wait_or_raise(self, error: ActionError, wait: float) -> float:
-        """*wait* seconds before the next attempt, or raise *error* if no attempt is left."""
-        if self.attempt >= self.policy.attempts:
+    def _wait_or_raise(self, error: ActionError, wait: float, counted: bool = True) -> float:
+        """*wait* seconds before the next attempt, or raise *error* if no attempt is left
+        (an attempt that is not *counted* is bounded by the deadline alone)."""
+        if counted and self.attempt >= self.policy.attempts:
             if self.attempt > 1:
                 error.message += f" (after {self.attempt} attempts)"
             raise error
         left = self.remaining()
         if left is not None and wait >= left:
             raise self._deadline_error(error) from error
-        log.warning("%s %s: %s; retrying in %.2fs (attempt %d of %d)", self.request.method, self.request.path,
-                    error.message, wait, self.attempt + 1, self.policy.attempts)
+        log.warning("%s %s: %s; retrying in %.2fs (attempt %d%s)", self.request.method, self.request.path,
+                    error.message, wait, self.attempt + 1, f" of {self.policy.attempts}" if counted else "")
         return wait
 
     def read(self, response: httpx.Response) -> bytes:
@@ -391,7 +443,16 @@ class _Attempts:
             if retry_after is not None and retry_after > self.policy.max_rate_limit_wait:
                 error.message += f" (the API asks to wait {retry_after:g}s, more than max_rate_limit_wait)"
                 raise error
-            return self._wait_or_raise(error, self._backoff() if retry_after is None else retry_after)
+            if not self.policy.retry:
+                raise error
+            if retry_after is None:
+                return self._wait_or_raise(error, self._backoff())
+            # A 429 was not processed, so waiting it out is always safe.  One that comes with the
+            # window's budget headers says when room opens for the whole organisation: with a
+            # deadline to bound them, such waits are pacing, not failures, and leave max_attempts
+            # to the errors that are.  A bare Retry-After (a proxy's) counts as an attempt.
+            budgeted = self.policy.deadline is not None and ratelimit.parse(response.headers) is not None
+            return self._wait_or_raise(error, retry_after, counted=not budgeted)
         if error.retryable and self.request.idempotent:
             return self._wait_or_raise(error, self._backoff())
         raise error
@@ -484,6 +545,11 @@ class Transport:
         self._network: Any = None  # the async network transport, when this Transport made one
         self._sandbox: Any = None
         self.default_timeout = httpx.Timeout(connection.timeout)
+        # The shared budget of the organisation's API; an injected network or the embedded sandbox
+        # is a world of its own and gets a scope no other transport sees.
+        private = httpx_transport is not None or async_httpx_transport is not None or connection.is_sandbox
+        self.rate_scope = (ratelimit.Scope() if private
+                           else ratelimit.scope_for(connection.url, connection.auth_headers(), clock))
 
     def __repr__(self) -> str:
         return f"Transport({self.connection!r})"
@@ -599,12 +665,15 @@ class Transport:
         attempts = _Attempts(self, request)
         client = self.client
         while True:
+            while (wait := attempts.pace()) > 0:
+                self.sleep(wait)
             attempts.attempt += 1
-            built = self._build(client, request, attempts.timeout())
             failure: _Failure | None = None
             refused: str | None = None
             try:
+                built = self._build(client, request, attempts.timeout())
                 response = client.send(built, stream=True)
+                attempts.answered(response.headers)
                 try:
                     content = attempts.read(response)
                 except _BodyTooLarge as exc:
@@ -613,6 +682,8 @@ class Transport:
                     response.close()
             except httpx.HTTPError as exc:
                 failure = _failure(exc)
+            finally:
+                attempts.unanswered()
             if failure is not None:
                 self.sleep(attempts.on_failure(failure))
                 continue
@@ -630,15 +701,17 @@ class Transport:
         attempts = _Attempts(self, request)
         client = self.async_client
         while True:
+            while (wait := attempts.pace()) > 0:
+                await self._async_sleep(wait)
             attempts.attempt += 1
-            built = self._build(client, request, attempts.timeout())
             failure: _Failure | None = None
             refused: str | None = None
             cut_short = False
-            left = attempts.remaining()
             try:
-                async with asyncio.timeout(left):
+                built = self._build(client, request, attempts.timeout())
+                async with asyncio.timeout(attempts.remaining()):
                     response = await client.send(built, stream=True)
+                    attempts.answered(response.headers)
                     try:
                         content = await attempts.aread(response)
                     except _BodyTooLarge as exc:
@@ -649,6 +722,8 @@ class Transport:
                 failure = _failure(exc)
             except builtins.TimeoutError:
                 cut_short = True
+            finally:
+                attempts.unanswered()
             if cut_short:
                 raise attempts.deadline_ran_out()
             if failure is not None:
