@@ -125,7 +125,8 @@ def test_an_async_gather_of_200_creates_is_bounded_and_every_case_lands_once() -
 
 
 def test_async_calls_are_bounded_by_default() -> None:
-    with WindowedServer(limit=10_000, period=60.0, latency=0.02) as server:
+    # each answer takes 0.2 s, long enough for the bound to fill even on a loaded machine
+    with WindowedServer(limit=10_000, period=60.0, latency=0.2) as server:
         async def go() -> None:
             async with Runner(conn(server.url)) as runner:
                 await asyncio.gather(*(runner.arun("get_case", GET) for _ in range(80)))

@@ -348,7 +348,8 @@ class _Attempts:
         error = TimeoutError(
             f"gave up after {self.attempt} attempt(s): the {self.policy.deadline:g}s deadline ran out{detail}",
             action_id=self.request.action_id,
-            sent=None if last is None else getattr(last, "sent", True),
+            # a 429 was refused, not applied: a create that only ever met 429s is safe to run again
+            sent=None if last is None else False if isinstance(last, RateLimitedError) else getattr(last, "sent", True),
         )
         return error
 
@@ -570,11 +571,12 @@ class Transport:
     def _site_transports(self) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]:
         # Only when the connection names the sandbox: never a silent fallback.  The backend comes
         # through a seam (runtime/backends.py), so the runtime never imports the sandbox.
-        if self._sandbox is None:
-            from .backends import open_backend
+        from .backends import SiteBackend, open_backend
 
-            self._sandbox = open_backend(SANDBOX_SITE, self.connection)
-        return self._sandbox.transports()
+        backend: SiteBackend | None = self._sandbox
+        if backend is None:
+            backend = self._sandbox = open_backend(SANDBOX_SITE, self.connection)
+        return backend.transports()
 
     def _forked(self) -> bool:
         """True in a forked child: the parent's pools are left alone (never closed from here), start afresh."""
