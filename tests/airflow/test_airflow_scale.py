@@ -261,12 +261,15 @@ def test_a_rate_limited_mapped_run_loses_no_case(threshold: float, tmp_path: Pat
                   f"{len(set(made))} created, {lost} lost, {duplicated} duplicated; {server.summary()}; "
                   f"{deferrals} deferrals; {elapsed:.1f} s")
     assert lost == 0 and duplicated == 0
-    assert limited > 0, "the run met the rate limit"
+    # the limit was met: as 429s, or, since the runtime paces by the API's headers, as waits before sending
+    waited = "not counted as a retry" in logs
+    assert limited > 0 or deferrals > 0 or waited, "the run met the rate limit"
     if threshold < 1:
-        assert deferrals == limited and "running trigger in line" in logs
+        # every 429 and every budget wait beyond the threshold defers the task
+        assert deferrals >= max(limited, 1) and "running trigger in line" in logs
         assert "resumed after 1 rate-limit deferral(s)" in logs
     else:
-        assert deferrals == 0 and "not counted as a retry" in logs
+        assert deferrals == 0 and waited
     assert "running datadog.create_case" in logs and ", try 1 of 1" in logs
     assert API not in logs and APP not in logs
 
