@@ -136,7 +136,8 @@ def test_async_calls_are_bounded_by_default() -> None:
 
 
 def test_sync_threads_and_tasks_of_two_loops_share_one_bound() -> None:
-    with WindowedServer(limit=10_000, period=60.0, latency=0.02) as server, \
+    # answers take 0.2 s, so the bound fills even on a loaded machine (it failed once at 0.02 s under load)
+    with WindowedServer(limit=10_000, period=60.0, latency=0.2) as server, \
             Runner(conn(server.url), max_concurrency=3) as runner:
         def loop_of_tasks() -> None:
             async def go() -> None:
