@@ -20,7 +20,6 @@ replaced by the current ones before sending.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any, Callable, Mapping, NamedTuple
@@ -141,6 +140,8 @@ def _message(error: Any) -> str:
 
 def _unknown_fields(error: Any) -> list[Violation]:
     """One violation per unexpected key of an ``additionalProperties: false`` object, with a suggestion."""
+    import difflib  # only to explain a refusal: no cold-start cost for valid calls
+
     known = error.schema.get("properties", {})
     by_lower = {name.lower(): name for name in known}  # 'Title' and 'TITEL' find title too
     parent = _field_path(error)
